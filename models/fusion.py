@@ -1,0 +1,132 @@
+"""Late and early fusion, in the paper's decomposition ``P(F(G_1(x_1), ..., G_K(x_K)))``.
+
+:class:`LateFusion` has the constructor of torchmultimodal's
+``LateFusion(encoders, fusion_module, head_module)`` and MultiBench's
+``MMDL(encoders, fusion, head)``, so encoders, fusions and heads written for either
+drop in. Modalities are passed as a sequence (encoders given as a sequence) or as
+a mapping keyed like the encoders (encoders given as a mapping); the fusion module
+receives the features in the same form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from torch import Tensor, nn
+
+from .layers import Concat, Features
+
+__all__ = ["LateFusion", "EarlyFusion", "Modalities"]
+
+#: Inputs of a multimodal model: one tensor per modality, each ``(B, f_i)`` for
+#: one model or ``(N, B, f_i)`` for a stack of N models.
+Modalities = Sequence[Tensor] | Mapping[str, Tensor]
+
+
+def check_modalities(inputs: Any, n: int, keys: tuple[str, ...] | None) -> list[Tensor]:
+    """Return ``inputs`` as a list in encoder order, or raise a clear ``ValueError``."""
+    if keys is not None:
+        if not isinstance(inputs, Mapping):
+            raise ValueError(
+                f"inputs: the encoders are keyed {list(keys)}, so pass a mapping "
+                f"with those keys, got {type(inputs).__name__}"
+            )
+        if set(inputs) != set(keys):
+            raise ValueError(f"inputs: expected modalities {sorted(keys)}, got {sorted(inputs)}")
+        return [inputs[k] for k in keys]
+    if isinstance(inputs, Tensor) or not isinstance(inputs, Sequence):
+        raise ValueError(
+            f"inputs: expected a sequence of {n} modality tensors, got {type(inputs).__name__}"
+        )
+    if len(inputs) != n:
+        raise ValueError(f"inputs: expected {n} modalities, got {len(inputs)}")
+    return list(inputs)
+
+
+class LateFusion(nn.Module):
+    """Late fusion ``P(F(G_1(x_1), ..., G_K(x_K)))``.
+
+    Parameters
+    ----------
+    encoders
+        The unimodal feature generators ``G_i``, as a sequence or a mapping from
+        modality name to module.
+    fusion
+        The fusion ``F``: called with the list (or dict) of encoder outputs.
+    head
+        The predictor ``P``, applied to the fused vector.
+    """
+
+    def __init__(
+        self,
+        encoders: Sequence[nn.Module] | Mapping[str, nn.Module],
+        fusion: nn.Module,
+        head: nn.Module,
+    ) -> None:
+        super().__init__()
+        if isinstance(encoders, Mapping):
+            self.keys: tuple[str, ...] | None = tuple(encoders)
+            self.encoders: nn.ModuleDict | nn.ModuleList = nn.ModuleDict(dict(encoders))
+        else:
+            self.keys = None
+            self.encoders = nn.ModuleList(list(encoders))
+        if len(self.encoders) < 1:
+            raise ValueError("encoders: need at least one modality encoder")
+        self.fusion = fusion
+        self.head = head
+
+    @property
+    def n_modalities(self) -> int:
+        return len(self.encoders)
+
+    def encoder_list(self) -> list[nn.Module]:
+        """The encoders in modality order."""
+        if self.keys is None:
+            return list(self.encoders)
+        return [self.encoders[k] for k in self.keys]
+
+    def as_list(self, inputs: Modalities) -> list[Tensor]:
+        """Validate ``inputs`` and return them as a list in encoder order."""
+        return check_modalities(inputs, self.n_modalities, self.keys)
+
+    def fuse(self, features: list[Tensor]) -> Features:
+        """Apply ``F`` to the encoder outputs (given in encoder order)."""
+        if self.keys is None:
+            return self.fusion(features)
+        return self.fusion(dict(zip(self.keys, features, strict=True)))
+
+    def forward(self, inputs: Modalities) -> Tensor:
+        xs = self.as_list(inputs)
+        features = [enc(x) for enc, x in zip(self.encoder_list(), xs, strict=True)]
+        return self.head(self.fuse(features))
+
+
+class EarlyFusion(nn.Module):
+    """Early fusion: concatenate the raw modality inputs, then one network.
+
+    Parameters
+    ----------
+    network
+        Applied to the concatenated inputs.
+    n_modalities
+        How many modalities ``forward`` expects (checked).
+    lazy
+        Pass the inputs to ``network`` as a tuple read as their concatenation
+        (only for networks whose first layer is :class:`~.layers.Linear`),
+        instead of a ``torch.cat`` copy.
+    """
+
+    def __init__(self, network: nn.Module, *, n_modalities: int = 2, lazy: bool = False) -> None:
+        super().__init__()
+        if n_modalities < 1:
+            raise ValueError(f"n_modalities must be >= 1, got {n_modalities}")
+        self.network = network
+        self.n_modalities = n_modalities
+        self.concat = Concat(lazy=lazy)
+
+    def forward(self, inputs: Modalities) -> Tensor:
+        if isinstance(inputs, Mapping):
+            inputs = list(inputs.values())
+        xs = check_modalities(inputs, self.n_modalities, None)
+        return self.network(self.concat(xs))

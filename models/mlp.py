@@ -1,0 +1,146 @@
+"""The paper's MLPs for its two synthetic tasks, in every fusion design.
+
+Lattice lookup (paper Figure 4, "a 2 layer MLP ... with different sizes for the
+hidden layer", read literally; SPEC section 4):
+
+- late: each modality ``Linear(in_i, d) + ReLU``; fusion by concatenation; head
+  ``Linear(2d, 9)``, or with ``head_hidden=h``: ``Linear(2d, h) + ReLU + Linear(h, 9)``;
+- early: ``Linear(in_1 + in_2, 2d) + ReLU`` and the same head;
+- pro / iterative: the late model wrapped (context concatenated to each input,
+  back-projection width 16, R = 2 unroll steps).
+
+Latent lReLU/sin task (paper Figures 7 and 8, "a 3 layer MLP ... Fusion was done
+via plain concatenation of the second layer"):
+
+- late: each modality ``Linear(16, h) + ReLU + Linear(h, h) + ReLU``, fusion by
+  concatenation, head ``Linear(2h, 1)``; h = 8;
+- early: ``Linear(32, 2h) + ReLU + Linear(2h, 2h) + ReLU + Linear(2h, 1)``;
+- pro: "the same fusion vector was linearly transformed and fed along with the
+  input": the fused 2h vector through a bias-free ``Linear(2h, p)``, p = 16,
+  concatenated to each input; R = 2.
+
+Every model is built from :mod:`.layers`, so the stacked trainer's fast path
+applies, and fusion is a lazy :class:`~.layers.Concat` (no ``torch.cat``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from torch import nn
+
+from .fusion import EarlyFusion, LateFusion
+from .layers import Concat, Linear
+from .profusion import ContextForm, IterativeFusion, ProFusion
+
+__all__ = ["ModelSpec", "DESIGNS", "TASKS"]
+
+Design = Literal["late", "early", "pro", "iterative"]
+Task = Literal["lattice", "latent"]
+DESIGNS: tuple[str, ...] = ("late", "early", "pro", "iterative")
+TASKS: tuple[str, ...] = ("lattice", "latent")
+
+_LATTICE_IN = (33, 16)  # D + 1 = 33 lattice values, 16-entry position embedding
+_LATTICE_CLASSES = 9  # first non-zero digit 1..9
+_LATENT_IN = (16, 16)  # dx = 16 for both modalities
+_LATENT_OUT = 1  # dy = 1
+
+
+def _mlp(widths: list[int], *, final_relu: bool) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+        layers.append(Linear(a, b))
+        if final_relu or i < len(widths) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A picklable recipe for one of the paper's models; :meth:`build` makes it.
+
+    Parameters
+    ----------
+    task
+        ``"lattice"`` (Figure 4) or ``"latent"`` (Figures 7 and 8).
+    design
+        ``"late"``, ``"early"``, ``"pro"`` or ``"iterative"``.
+    width
+        Hidden width per modality: d for the lattice task, h for the latent task.
+    head_hidden
+        Lattice task only: width of a hidden layer in the head (None: a linear
+        head, the literal two-layer MLP).
+    in_dims, out_dim
+        Input widths per modality and output width; None uses the task's defaults.
+    steps, context, backproj_dim
+        Pro-fusion / iterative settings (see :class:`~.profusion.ProFusion`).
+    """
+
+    task: Task
+    design: Design
+    width: int
+    head_hidden: int | None = None
+    in_dims: tuple[int, ...] | None = None
+    out_dim: int | None = None
+    steps: int = 2
+    context: ContextForm = "concat"
+    backproj_dim: int | None = 16
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
+        if self.design not in DESIGNS:
+            raise ValueError(f"design must be one of {DESIGNS}, got {self.design!r}")
+        if isinstance(self.width, bool) or not isinstance(self.width, int) or self.width < 1:
+            raise ValueError(f"width must be an integer >= 1, got {self.width!r}")
+        if self.head_hidden is not None and self.head_hidden < 1:
+            raise ValueError(f"head_hidden must be None or >= 1, got {self.head_hidden!r}")
+        if self.head_hidden is not None and self.task != "lattice":
+            raise ValueError("head_hidden applies to the lattice task only")
+        if self.in_dims is not None and (len(self.in_dims) < 1 or min(self.in_dims) < 1):
+            raise ValueError(f"in_dims must be positive widths, got {self.in_dims!r}")
+        if self.out_dim is not None and self.out_dim < 1:
+            raise ValueError(f"out_dim must be >= 1, got {self.out_dim!r}")
+
+    @property
+    def input_dims(self) -> tuple[int, ...]:
+        default = _LATTICE_IN if self.task == "lattice" else _LATENT_IN
+        return tuple(self.in_dims) if self.in_dims is not None else default
+
+    @property
+    def output_dim(self) -> int:
+        if self.out_dim is not None:
+            return self.out_dim
+        return _LATTICE_CLASSES if self.task == "lattice" else _LATENT_OUT
+
+    def with_design(self, design: Design) -> ModelSpec:
+        """The same recipe in another design."""
+        return replace(self, design=design)
+
+    def _head(self, fused: int) -> nn.Sequential:
+        hidden = [self.head_hidden] if self.head_hidden is not None else []
+        return _mlp([fused, *hidden, self.output_dim], final_relu=False)
+
+    def _encoder(self, in_dim: int) -> nn.Sequential:
+        depth = 1 if self.task == "lattice" else 2
+        return _mlp([in_dim] + [self.width] * depth, final_relu=True)
+
+    def build(self) -> nn.Module:
+        """A freshly initialised model (draws from torch's global generator).
+
+        Late, pro and iterative models built under the same seed share the base
+        weights: the wrappers draw their back-projections after the base.
+        """
+        dims = self.input_dims
+        fused = self.width * len(dims)
+        if self.design == "early":
+            depth = 1 if self.task == "lattice" else 2
+            body = _mlp([sum(dims)] + [fused] * depth, final_relu=True)
+            net = nn.Sequential(*body, *self._head(fused))
+            return EarlyFusion(net, n_modalities=len(dims), lazy=True)
+        late = LateFusion([self._encoder(d) for d in dims], Concat(lazy=True), self._head(fused))
+        if self.design == "late":
+            return late
+        wrapper = ProFusion if self.design == "pro" else IterativeFusion
+        return wrapper(late, steps=self.steps, context=self.context, backproj_dim=self.backproj_dim)
