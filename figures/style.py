@@ -1,0 +1,155 @@
+"""Plot styles as plain rcParams dicts that compose with ``|`` (as in tueplots' bundles).
+
+Usage::
+
+    from progfusion.figures.style import PAPER, use_style, figsize
+    with use_style(PAPER | {"figure.figsize": figsize(ncols=2, width_in=TEXT_WIDTH_IN)}):
+        fig, ax = plt.subplots()
+        ...
+        fig.savefig("fig.pdf")
+
+No style needs LaTeX (matplotlib's own mathtext renders ``$\\eta$``), and nothing here
+selects an interactive backend or calls ``show()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import matplotlib.pyplot as plt
+from cycler import cycler
+
+__all__ = [
+    "BASE",
+    "COLUMN_WIDTH_IN",
+    "DESIGN_COLORS",
+    "GOLDEN_RATIO",
+    "OKABE_ITO",
+    "PAPER",
+    "SLIDES",
+    "SLIDE_WIDTH_IN",
+    "TEXT_WIDTH_IN",
+    "figsize",
+    "use_style",
+]
+
+# ----------------------------------------------------------------------------- sizes
+
+# AAAI two-column layout (the paper's venue): \textwidth 7.0 in, \columnsep 0.375 in,
+# so a column is (7.0 - 0.375) / 2 = 3.31 in; 3.25 in keeps a small safety margin.
+COLUMN_WIDTH_IN = 3.25
+# Full text width for two-panel figures: 7.0 in minus the same 0.25 in margin.
+TEXT_WIDTH_IN = 6.75
+# 16:9 slide at 10 in wide (PowerPoint/Beamer-with-aspectratio=169 default canvas), used
+# as the full figure width on a slide.
+SLIDE_WIDTH_IN = 10.0
+# Height = width / golden ratio: a pleasant default aspect for a single panel.
+GOLDEN_RATIO = (1 + 5**0.5) / 2
+
+# ----------------------------------------------------------------------------- colours
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable under the common
+# colour-vision deficiencies and in greyscale by lightness. Ordered for the default
+# cycle; black and yellow (poor on white) come last.
+OKABE_ITO = [
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#F0E442",  # yellow
+    "#000000",  # black
+]
+
+# One fixed colour per fusion design, the same in every figure.
+DESIGN_COLORS: dict[str, str] = {
+    "late": "#0072B2",  # blue
+    "early": "#009E73",  # bluish green
+    "pro": "#D55E00",  # vermillion: the proposed design stands out
+    "iterative": "#CC79A7",  # reddish purple
+}
+
+
+def figsize(
+    *,
+    width_in: float = COLUMN_WIDTH_IN,
+    nrows: int = 1,
+    ncols: int = 1,
+    height_ratio: float = 1 / GOLDEN_RATIO,
+) -> tuple[float, float]:
+    """Figure size (width, height) in inches for a grid of equally sized panels.
+
+    Each panel is ``width_in / ncols`` wide and ``height_ratio`` times as tall.
+    """
+    if nrows < 1 or ncols < 1:
+        raise ValueError(f"nrows and ncols must be >= 1, got nrows={nrows}, ncols={ncols}")
+    if width_in <= 0 or height_ratio <= 0:
+        raise ValueError("width_in and height_ratio must be positive")
+    return (width_in, width_in / ncols * height_ratio * nrows)
+
+
+# ----------------------------------------------------------------------------- styles
+
+# Settings shared by every style.
+BASE: dict[str, Any] = {
+    "text.usetex": False,  # no LaTeX installation needed; mathtext renders $...$
+    "mathtext.fontset": "dejavusans",  # maths glyphs match the default sans-serif text
+    "font.family": "sans-serif",
+    "axes.prop_cycle": cycler(color=OKABE_ITO),
+    "image.cmap": "viridis",  # perceptually uniform, colour-blind safe sequential map
+    "axes.spines.top": False,  # open frame: less ink, clearer twin axes
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,  # faint guide lines that do not compete with the data
+    "legend.frameon": False,
+    "figure.constrained_layout.use": True,  # labels never clipped, no tight_layout calls
+    "pdf.fonttype": 42,  # embed TrueType (editable text, accepted by publishers)
+    "ps.fonttype": 42,
+}
+
+# Paper: one AAAI column, readable when printed at 100% (8 pt matches the 9-10 pt body).
+PAPER: dict[str, Any] = BASE | {
+    "figure.figsize": figsize(),
+    "font.size": 8,
+    "axes.titlesize": 8,
+    "axes.labelsize": 8,
+    "xtick.labelsize": 7,  # tick labels one point below the axis labels
+    "ytick.labelsize": 7,
+    "legend.fontsize": 7,
+    "lines.linewidth": 1.0,  # thin lines at column width
+    "lines.markersize": 3,
+    "axes.linewidth": 0.5,
+    "grid.linewidth": 0.4,
+    "xtick.major.width": 0.5,
+    "ytick.major.width": 0.5,
+    "xtick.major.size": 2.5,
+    "ytick.major.size": 2.5,
+    "figure.dpi": 150,  # on-screen preview only
+    "savefig.dpi": 300,  # print resolution for PNG output
+}
+
+# Slides: larger fonts and thicker lines, read from the back of a room.
+SLIDES: dict[str, Any] = BASE | {
+    "figure.figsize": figsize(width_in=SLIDE_WIDTH_IN / 2),  # half a slide per figure
+    "font.size": 14,
+    "axes.titlesize": 14,
+    "axes.labelsize": 14,
+    "xtick.labelsize": 12,
+    "ytick.labelsize": 12,
+    "legend.fontsize": 12,
+    "lines.linewidth": 2.0,
+    "lines.markersize": 6,
+    "axes.linewidth": 1.0,
+    "figure.dpi": 100,
+    "savefig.dpi": 200,  # sharp on a 1080p projector at half-slide size
+}
+
+
+@contextmanager
+def use_style(style: Mapping[str, Any] = PAPER) -> Iterator[None]:
+    """Apply ``style`` (an rcParams dict) inside a ``with`` block, restoring it after."""
+    with plt.rc_context(dict(style)):
+        yield

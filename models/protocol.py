@@ -1,0 +1,132 @@
+"""Training protocol settings, per-model seeds, and the minibatch order.
+
+Everything random about one model's training derives from its own integer seed:
+
+- its initialisation: the model is built under ``torch.manual_seed(init_seed)``
+  inside :func:`torch.random.fork_rng` (global state is restored afterwards);
+- its data order: minibatches are slices of per-epoch permutations, each a pure
+  function of ``(order_seed, epoch)`` (a 32-bit integer hash of the sample index,
+  sorted), computed the same on any device and for any stack.
+
+So a model's result never depends on which models share its stack, the stack
+size or the order of a sweep.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = ["TrainConfig", "model_seeds", "epoch_permutation", "batch_indices"]
+
+Protocol = Literal["early-stopping", "fixed-steps"]
+Objective = Literal["classification", "regression"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train (SPEC section 4.2; the paper states no protocol).
+
+    Parameters
+    ----------
+    objective
+        ``"classification"`` (cross-entropy; metric: accuracy) or ``"regression"``
+        (mean squared error; metric: MSE).
+    protocol
+        ``"early-stopping"``: evaluate on the validation split every
+        ``eval_every`` steps, keep each model's best-validation weights, stop a
+        model after ``patience`` evaluations without improvement (or at
+        ``max_steps``); test metrics are those of the best checkpoint.
+        ``"fixed-steps"``: train exactly ``max_steps`` steps and test the final
+        weights.
+    lr, batch_size, betas, eps
+        Adam settings (PyTorch's defaults for betas and eps).
+    max_steps, eval_every, patience
+        In optimiser steps, steps and evaluations.
+    record_steps
+        Steps after which each model's test metric is also recorded (used for the
+        metric-against-training-steps panel); any protocol.
+    noise_levels
+        Levels at which the best weights are evaluated on corrupted test inputs
+        (needs ``ModelData.corrupted_test``).
+    """
+
+    objective: Objective = "regression"
+    protocol: Protocol = "early-stopping"
+    lr: float = 1e-3
+    batch_size: int = 128
+    max_steps: int = 6400
+    eval_every: int = 100
+    patience: int = 10
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    record_steps: tuple[int, ...] = field(default_factory=tuple)
+    noise_levels: tuple[float, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.objective not in ("classification", "regression"):
+            raise ValueError(
+                f"objective must be 'classification' or 'regression', got {self.objective!r}"
+            )
+        if self.protocol not in ("early-stopping", "fixed-steps"):
+            raise ValueError(
+                f"protocol must be 'early-stopping' or 'fixed-steps', got {self.protocol!r}"
+            )
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        for name in ("batch_size", "max_steps", "eval_every", "patience"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if any(s < 1 or s > self.max_steps for s in self.record_steps):
+            raise ValueError(f"record_steps must lie in 1..max_steps, got {self.record_steps}")
+        if any(not math.isfinite(v) or v < 0 for v in self.noise_levels):
+            raise ValueError(f"noise_levels must be finite and >= 0, got {self.noise_levels}")
+        if list(self.noise_levels) != sorted(set(self.noise_levels)):
+            raise ValueError(f"noise_levels must be strictly increasing, got {self.noise_levels}")
+
+
+def model_seeds(seed: int) -> tuple[int, int]:
+    """``(init_seed, order_seed)`` of the model with integer ``seed`` (each < 2**32)."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seeds must be non-negative integers, got {seed!r}")
+    init_seed, order_seed = np.random.SeedSequence(int(seed)).generate_state(2)
+    return int(init_seed), int(order_seed)
+
+
+_MASK32 = 0xFFFFFFFF
+_MUL = 0x45D9F3B  # a well-mixing odd multiplier < 2**31, so products fit in int64
+
+
+def _mix32(x: Tensor) -> Tensor:
+    """A 32-bit integer hash, computed in int64 (values stay below 2**63)."""
+    x = (((x >> 16) ^ x) * _MUL) & _MASK32
+    x = (((x >> 16) ^ x) * _MUL) & _MASK32
+    return (x >> 16) ^ x
+
+
+def epoch_permutation(order_seeds: Tensor, epoch: int, n: int) -> Tensor:
+    """Per-model permutation of ``range(n)`` for one epoch.
+
+    ``order_seeds``: int64 ``(N,)``; returns int64 ``(N, n)`` on the same device.
+    Row j depends only on ``order_seeds[j]``, ``epoch`` and ``n``.
+    """
+    salt = _mix32(torch.tensor(epoch & _MASK32, dtype=torch.int64, device=order_seeds.device))
+    base = _mix32(order_seeds ^ salt).unsqueeze(1)  # (N, 1)
+    idx = torch.arange(n, dtype=torch.int64, device=order_seeds.device)
+    keys = _mix32((base + idx) & _MASK32)  # (N, n)
+    return torch.argsort(keys, dim=1, stable=True)
+
+
+def batch_indices(perm: Tensor, step_in_epoch: int, batch_size: int) -> Tensor:
+    """The minibatch ``(N, batch_size)`` at ``step_in_epoch`` of an epoch's permutation.
+
+    Epochs drop their last incomplete batch, so every step has a full batch.
+    """
+    start = step_in_epoch * batch_size
+    return perm[:, start : start + batch_size]
