@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+import numpy as np
 from torch import nn
 
 from .fusion import EarlyFusion, LateFusion
@@ -92,8 +93,11 @@ class ModelSpec:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
         if self.design not in DESIGNS:
             raise ValueError(f"design must be one of {DESIGNS}, got {self.design!r}")
-        if isinstance(self.width, bool) or not isinstance(self.width, int) or self.width < 1:
-            raise ValueError(f"width must be an integer >= 1, got {self.width!r}")
+        for name in ("width", "steps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            object.__setattr__(self, name, int(value))
         if self.head_hidden is not None and self.head_hidden < 1:
             raise ValueError(f"head_hidden must be None or >= 1, got {self.head_hidden!r}")
         if self.head_hidden is not None and self.task != "lattice":
@@ -102,6 +106,16 @@ class ModelSpec:
             raise ValueError(f"in_dims must be positive widths, got {self.in_dims!r}")
         if self.out_dim is not None and self.out_dim < 1:
             raise ValueError(f"out_dim must be >= 1, got {self.out_dim!r}")
+        if self.context not in ("add", "concat"):
+            raise ValueError(f"context must be 'add' or 'concat', got {self.context!r}")
+        if self.backproj_dim is not None and (
+            isinstance(self.backproj_dim, bool)
+            or not isinstance(self.backproj_dim, int)
+            or self.backproj_dim < 1
+        ):
+            raise ValueError(
+                f"backproj_dim must be None or an integer >= 1, got {self.backproj_dim!r}"
+            )
 
     @property
     def input_dims(self) -> tuple[int, ...]:

@@ -35,6 +35,7 @@ import math
 from collections.abc import Sequence
 from typing import Literal
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -48,10 +49,11 @@ _CONTEXT_FORMS = ("add", "concat")
 _AFFINE = (nn.Linear, Linear)
 
 
-def _check_steps(steps: int) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    return steps
+def _positive_int(name: str, value: object) -> int:
+    """``value`` as an int >= 1 (Python or numpy integer), else a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
 
 
 def _check_context(context: str) -> str:
@@ -117,7 +119,7 @@ class _Unrolled(nn.Module):
     ) -> None:
         super().__init__()
         self.base = _as_late(base)
-        self.steps = _check_steps(steps)
+        self.steps = _positive_int("steps", steps)
         self.context = _check_context(context)
         encoders = self.base.encoder_list()
         if input_dims is not None and len(input_dims) != len(encoders):
@@ -143,8 +145,8 @@ class _Unrolled(nn.Module):
         "concat": ``src -> p`` (the back-projection ``W_i``) followed by the p new
         columns of the widened first layer (``src -> p -> first-layer width``).
         """
-        if backproj_dim is not None and (isinstance(backproj_dim, bool) or backproj_dim < 1):
-            raise ValueError(f"backproj_dim must be an integer >= 1, got {backproj_dim!r}")
+        if backproj_dim is not None:
+            backproj_dim = _positive_int("backproj_dim", backproj_dim)
         maps: list[nn.Module] = []
         for i, (src, in_dim) in enumerate(zip(src_dims, self.input_dims, strict=True)):
             if self.context == "add":
@@ -165,11 +167,26 @@ class _Unrolled(nn.Module):
                         _bias_free(p, self.first_widths[i], bound_in=fan_in),  # new columns
                     )
                 )
-        return nn.ModuleList(maps)
+        return self._match_base(nn.ModuleList(maps))
 
-    def _zero_inputs(self) -> list[Tensor]:
+    def _probe(self) -> list:
+        """Encoder outputs on zero inputs, to read widths. Runs in eval mode without
+        gradients, so the base's state (e.g. BatchNorm statistics) is left untouched."""
         p = next(self.base.parameters())
-        return [torch.zeros(2, d, dtype=p.dtype, device=p.device) for d in self.input_dims]
+        zeros = [torch.zeros(2, d, dtype=p.dtype, device=p.device) for d in self.input_dims]
+        modes = {m: m.training for m in self.base.modules()}
+        try:
+            self.base.eval()
+            with torch.no_grad():
+                return self._encode(zeros, None, None)
+        finally:
+            for module, mode in modes.items():
+                module.training = mode
+
+    def _match_base(self, module: nn.Module) -> nn.Module:
+        """``module`` moved to the base's dtype and device."""
+        p = next(self.base.parameters())
+        return module.to(dtype=p.dtype, device=p.device)
 
     def _encode(self, xs: list[Tensor], starts: list[Tensor] | None, ctx: list | None) -> list:
         """Encoder outputs given per-modality contexts (None: the base model's path)."""
@@ -229,8 +246,7 @@ class ProFusion(_Unrolled):
         super().__init__(base, steps=steps, context=context, input_dims=input_dims)
         if fused_dim is None:
             with torch.no_grad():
-                zeros = self._zero_inputs()
-                fused_dim = feature_dim(self.base.fuse(self._encode(zeros, None, None)))
+                fused_dim = feature_dim(self.base.fuse(self._probe()))
         self.fused_dim = int(fused_dim)
         self.backproj_dim = backproj_dim
         self.backproj = self._projections([self.fused_dim] * self.n_modalities, backproj_dim)
@@ -268,9 +284,7 @@ class IterativeFusion(_Unrolled):
         super().__init__(base, steps=steps, context=context, input_dims=input_dims)
         if encoder_dims is None:
             with torch.no_grad():
-                encoder_dims = [
-                    feature_dim(e) for e in self._encode(self._zero_inputs(), None, None)
-                ]
+                encoder_dims = [feature_dim(e) for e in self._probe()]
         self.encoder_dims = [int(e) for e in encoder_dims]
         self.feedback = self._projections(self.encoder_dims, backproj_dim)
 

@@ -164,6 +164,13 @@ class _Stack:
         )
 
 
+def _gather(x: Tensor, flat_idx: Tensor) -> Tensor:
+    """Rows ``flat_idx`` of ``x`` viewed as ``(N * n, ...)``, returned as ``(N, B, ...)``."""
+    n_models = x.shape[0]
+    picked = x.reshape(-1, *x.shape[2:]).index_select(0, flat_idx)
+    return picked.view(n_models, -1, *x.shape[2:])
+
+
 def _evaluate(stack: _Stack, flat: Tensor, split: Split, objective: str, chunk: int):
     """Per-model loss and metric on a stacked split, in sample chunks (no grad)."""
     n = split.inputs[0].shape[1]  # samples per model
@@ -290,8 +297,10 @@ def train_stack(
         if in_epoch == 0 or perm is None:
             perm = epoch_permutation(order, epoch, n_train)
         idx = batch_indices(perm, in_epoch, config.batch_size)  # (N, B)
-        xb = tuple(x[rows, idx] for x in train.inputs)
-        yb = train.target[rows, idx]
+        # one flat index_select per tensor: several times faster than x[rows, idx]
+        flat_idx = (rows * n_train + idx).reshape(-1)
+        xb = tuple(_gather(x, flat_idx) for x in train.inputs)
+        yb = _gather(train.target, flat_idx)
         flat = stack.flat.requires_grad_(True)
         losses, _ = loss_and_metric(stack.forward(flat, xb), yb, config.objective)
         (grad,) = torch.autograd.grad(losses.sum(), flat)

@@ -28,6 +28,15 @@ from tests.helpers import assert_close
 F64 = torch.float64
 
 
+@pytest.fixture(autouse=True)
+def _seeded_global_rng():
+    """Layers draw their initial weights from torch's global generator: seed it per
+    test (every test is reproducible) and restore it afterwards (no test leaks)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        yield
+
+
 def build(spec: ModelSpec, seed: int) -> nn.Module:
     """``spec.build()`` under ``seed``, without touching the global generator."""
     with torch.random.fork_rng(devices=[]):
@@ -51,7 +60,8 @@ def n_params(model: nn.Module) -> int:
 @pytest.mark.parametrize("wrapper", [ProFusion, IterativeFusion])
 def test_wrapper_shares_the_base_modules(wrapper, context):
     late = build(ModelSpec("latent", "late", 4), seed=0).double()
-    model = wrapper(late, steps=2, context=context).double()
+    with torch.random.fork_rng(devices=[]):
+        model = wrapper(late, steps=2, context=context).double()
     assert model.base is late
     base_ids = {id(p) for p in late.parameters()}
     assert base_ids <= {id(p) for p in model.parameters()}

@@ -1,0 +1,1 @@
+"""Exact (sympy) analysis of the paper's appendix claims; see :mod:`.claims`."""
