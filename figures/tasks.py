@@ -12,7 +12,6 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-
 from progfusion.models.data import ModelData, Split
 from progfusion.synthetic import Standardizer, corrupt, make_latent_sin, make_lattice_lookup
 
@@ -28,9 +27,7 @@ def corrupted_split(split: Split, level: float, *, seed: int) -> Split:
     is the same at every level (only its size changes).
     """
     streams = np.random.SeedSequence(seed).spawn(len(split.inputs))
-    xs = [
-        corrupt(x, level, scale=1.0, seed=s) for x, s in zip(split.inputs, streams, strict=True)
-    ]
+    xs = [corrupt(x, level, scale=1.0, seed=s) for x, s in zip(split.inputs, streams, strict=True)]
     return Split(tuple(xs), split.target)
 
 
@@ -88,7 +85,11 @@ class LatentRecipe:
 
     def build(self) -> ModelData:
         task = make_latent_sin(
-            self.n_train, self.n_test, n_val=self.n_val, eta=self.eta, sigma2=self.sigma2,
+            self.n_train,
+            self.n_test,
+            n_val=self.n_val,
+            eta=self.eta,
+            sigma2=self.sigma2,
             seed=self.seed,
         )
         splits = (task.train, task.val, task.test)

@@ -1,0 +1,171 @@
+"""Turn results tables into the numbers the figures and the report show.
+
+Pure functions of tidy tables (one row per trained model). Only rows with status
+``"ok"`` enter a statistic; the others are counted and reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .metrics import (
+    delta_auc,
+    effective_robustness,
+    paired_comparison,
+    percent_improvement,
+    robust_auc,
+    summarise,
+)
+
+__all__ = [
+    "pairs",
+    "noise_columns",
+    "improvement_summary",
+    "grid_improvement",
+    "steps_summary",
+    "robustness_pairs",
+    "width_summary",
+    "ImprovementSummary",
+]
+
+SUMMARY_SEED = 0  # bootstrap seed of every printed interval (fixed: same table, same numbers)
+
+
+def status_counts(table: pd.DataFrame) -> dict[str, int]:
+    """How many models ended in each status."""
+    return {str(k): int(v) for k, v in table["status"].value_counts().items()}
+
+
+def pairs(
+    table: pd.DataFrame, value: str | Sequence[str], keys: Sequence[str], *, base="late", new="pro"
+) -> pd.DataFrame:
+    """Paired rows: one row per key (cell and trial) with ``<value>_<design>`` columns.
+
+    Pairs where either model is not ``ok`` are dropped.
+    """
+    values = [value] if isinstance(value, str) else list(value)
+    ok = table[table["status"] == "ok"]
+    a = ok[ok["design"] == base].set_index(list(keys))[values]
+    b = ok[ok["design"] == new].set_index(list(keys))[values]
+    joined = a.join(b, how="inner", lsuffix=f"_{base}", rsuffix=f"_{new}")
+    return joined.reset_index()
+
+
+@dataclass(frozen=True)
+class ImprovementSummary:
+    """Pro vs late over all paired trials (the paper: wins in close to 90%, +8% MSE)."""
+
+    n_pairs: int
+    win_fraction: float
+    mean_improvement: float  # mean of per-pair percent MSE improvements
+    ci_low: float
+    ci_high: float
+    wilcoxon_p: float
+
+
+def improvement_summary(late_mse: np.ndarray, pro_mse: np.ndarray) -> ImprovementSummary:
+    """Win fraction, mean percentage improvement (95% CI) and Wilcoxon p of paired MSEs."""
+    paired = paired_comparison(late_mse, pro_mse, higher_is_better=False, seed=SUMMARY_SEED)
+    gain = summarise(percent_improvement(late_mse, pro_mse), seed=SUMMARY_SEED)
+    return ImprovementSummary(
+        n_pairs=paired.n,
+        win_fraction=paired.win_fraction,
+        mean_improvement=gain.mean,
+        ci_low=gain.ci_low,
+        ci_high=gain.ci_high,
+        wilcoxon_p=paired.wilcoxon_p,
+    )
+
+
+def grid_improvement(table: pd.DataFrame) -> pd.DataFrame:
+    """Per (eta, sigma2) cell: mean percent improvement and win fraction of pro over late."""
+    p = pairs(table, "test_mse", ["eta", "sigma2", "trial"])
+    p["improvement"] = percent_improvement(p["test_mse_late"], p["test_mse_pro"])
+    p["win"] = (p["test_mse_pro"] < p["test_mse_late"]) + 0.5 * (
+        p["test_mse_pro"] == p["test_mse_late"]
+    )
+    cells = p.groupby(["eta", "sigma2"], as_index=False).agg(
+        improvement=("improvement", "mean"), win_fraction=("win", "mean"), n=("win", "size")
+    )
+    return cells
+
+
+def steps_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per recorded step: mean improvement (95% CI) and win fraction over all pairs."""
+    steps = sorted(int(c.split("_")[-1]) for c in table.columns if c.startswith("mse_step_"))
+    cols = [f"mse_step_{s}" for s in steps]
+    p = pairs(table, cols, ["eta", "sigma2", "trial"])
+    rows = []
+    for s, c in zip(steps, cols, strict=True):
+        late, pro = p[f"{c}_late"].to_numpy(), p[f"{c}_pro"].to_numpy()
+        summary = improvement_summary(late, pro)
+        rows.append(
+            {
+                "steps": s,
+                "mean_improvement": summary.mean_improvement,
+                "ci_low": summary.ci_low,
+                "ci_high": summary.ci_high,
+                "win_fraction": summary.win_fraction,
+                "n": summary.n_pairs,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def noise_columns(table: pd.DataFrame, metric: str = "mse") -> tuple[np.ndarray, list[str]]:
+    """Noise levels and their column names (``<metric>_noise_<level>``), by level."""
+    prefix = f"{metric}_noise_"
+    cols = sorted(
+        (c for c in table.columns if c.startswith(prefix)), key=lambda c: float(c[len(prefix) :])
+    )
+    return np.array([float(c[len(prefix) :]) for c in cols]), cols
+
+
+def robustness_pairs(table: pd.DataFrame) -> pd.DataFrame:
+    """Per pair: Delta robust AUC and effective robustness of pro vs late.
+
+    Performance is ``-MSE`` (higher is better), so both are positive when pro is
+    the more robust design. Robust AUC is the trapezoid area over the actual
+    noise levels; effective robustness sums, over levels, pro's curve minus late's
+    curve shifted to pro's clean performance.
+    """
+    levels, cols = noise_columns(table)
+    p = pairs(table, cols, ["eta", "sigma2", "trial"])
+    late = -p[[f"{c}_late" for c in cols]].to_numpy()  # [pairs, L]
+    pro = -p[[f"{c}_pro" for c in cols]].to_numpy()
+    out = p[["eta", "sigma2", "trial"]].copy()
+    out["delta_auc"] = np.atleast_1d(delta_auc(levels, pro, late)) if len(p) else []
+    out["effective_robustness"] = (
+        np.atleast_1d(effective_robustness(levels, pro, late)) if len(p) else []
+    )
+    return out
+
+
+def model_robust_auc(table: pd.DataFrame) -> np.ndarray:
+    """Robust AUC of ``-MSE`` over the noise levels, per row (NaN where not ok)."""
+    levels, cols = noise_columns(table)
+    return np.asarray(robust_auc(levels, -table[cols].to_numpy(dtype=float)))
+
+
+def width_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Figure 4: per panel, width and design, mean test accuracy with its 95% CI."""
+    ok = table[table["status"] == "ok"]
+    rows = []
+    for (panel, width, design), g in ok.groupby(["panel", "width", "design"]):
+        s = summarise(g["test_accuracy"].to_numpy(), seed=SUMMARY_SEED)
+        rows.append(
+            {
+                "panel": panel,
+                "width": int(width),
+                "design": design,
+                "n": s.n,
+                "mean": s.mean,
+                "ci_low": s.ci_low,
+                "ci_high": s.ci_high,
+            }
+        )
+    return pd.DataFrame(rows)

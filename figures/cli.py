@@ -1,0 +1,198 @@
+"""The ``progfusion`` command line.
+
+    progfusion figures [--preset quick|paper] [options]   # Figures 4, 7 and 8
+    progfusion figure 4|7|8 [options]
+    progfusion plot TABLE                                  # redraw from a table
+    progfusion theory [--markdown]                         # the theory verdicts
+    progfusion report [--preset quick|paper] [--out DIR]   # claims and verdicts
+
+Bad arguments print one line and exit with code 2; Ctrl-C keeps every finished
+result, and rerunning the same command resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import metadata
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and exit code 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        raise SystemExit(2)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _version() -> str:
+    try:
+        return metadata.version("progfusion")
+    except metadata.PackageNotFoundError:  # pragma: no cover
+        return "unknown"
+
+
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--preset",
+        default="quick",
+        choices=["quick", "paper", "tiny"],
+        help="experiment sizes: quick (default, minutes on a laptop CPU), "
+        "paper (the paper's scale), tiny (seconds, for tests)",
+    )
+    parser.add_argument("--trials", type=_positive, help="trials per cell (default: the preset's)")
+    parser.add_argument("--seed", type=_seed, default=0, help="root seed (default 0)")
+    parser.add_argument(
+        "--protocol",
+        default="early-stopping",
+        choices=["early-stopping", "fixed-steps"],
+        help="training protocol of Figures 4, 7(a) and 8 (7(b) is always fixed-steps)",
+    )
+    parser.add_argument(
+        "--device",
+        default="auto",
+        choices=["cpu", "cuda", "auto"],
+        help="auto: cuda when a GPU is available, else cpu",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive,
+        help="local processes, one thread each (default: one per core on cpu, 1 on cuda)",
+    )
+    parser.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run shards on a Dask cluster (needs the dask extra)"
+    )
+    parser.add_argument(
+        "--chunk", type=_positive, help="models per stack (default: 128 on cpu, all on cuda)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("progfusion-out"),
+        help="output folder (default ./progfusion-out)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="progfusion", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"progfusion {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("figures", help="regenerate Figures 4, 7 and 8")
+    _run_options(p)
+    p = sub.add_parser("figure", help="regenerate one figure")
+    p.add_argument("number", choices=["4", "7", "8"])
+    _run_options(p)
+    p = sub.add_parser("plot", help="redraw a figure from its table, without training")
+    p.add_argument("table", type=Path, help="figure4.csv, figure7.csv or figure8.csv")
+    p.add_argument("--out", type=Path, help="where to save (default: the table's folder)")
+    p = sub.add_parser("theory", help="decide the paper's theoretical claims with sympy")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p = sub.add_parser("report", help="write REPORT.md: claims, measurements, verdicts")
+    _run_options(p)
+    return parser
+
+
+def _resolve_device(parser: argparse.ArgumentParser, device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA GPU is available here (use --device cpu)")
+    return device
+
+
+def _options(parser, args):
+    from .presets import get_preset
+    from .runner import RunOptions
+    from .sweep import default_workers
+
+    preset = get_preset(args.preset)
+    if args.trials is not None:
+        preset = preset.with_trials(args.trials)
+    device = _resolve_device(parser, args.device)
+    if args.scheduler is not None:
+        try:
+            import dask.distributed  # noqa: F401
+        except ImportError:
+            parser.error('--scheduler needs Dask: pip install -e ".[dask]"')
+    workers = args.workers or default_workers(device)
+    chunk = args.chunk or (1_000_000 if device == "cuda" else 128)
+    opts = RunOptions(
+        out=args.out,
+        protocol=args.protocol,
+        seed=args.seed,
+        device=device,
+        workers=workers,
+        scheduler=args.scheduler,
+        chunk=chunk,
+        quiet=args.quiet,
+    )
+    return preset, opts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command in ("figures", "figure"):
+            from .runner import run_figures
+
+            preset, opts = _options(parser, args)
+            figures = ["4", "7", "8"] if args.command == "figures" else [args.number]
+            run_figures(figures, preset, opts)
+            print(f"wrote figures, tables and run.json to {opts.out}")
+        elif args.command == "plot":
+            from .redraw import redraw
+
+            try:
+                written = redraw(args.table, args.out)
+            except (FileNotFoundError, ValueError) as exc:
+                parser.error(f"plot: {exc}")
+            print("wrote " + ", ".join(str(p) for p in written))
+        elif args.command == "theory":
+            from progfusion.theory.claims import render_claims_table
+
+            print(render_claims_table(markdown=args.markdown))
+        elif args.command == "report":
+            from .report import write_report
+
+            preset, opts = _options(parser, args)
+            path = write_report(preset, opts)
+            print(f"wrote {path}")
+    except KeyboardInterrupt:
+        out = getattr(args, "out", None)
+        sys.stderr.write(
+            f"\ninterrupted: finished results are kept in {out}; rerun the same command to resume\n"
+        )
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

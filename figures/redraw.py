@@ -1,0 +1,40 @@
+"""Redraw a figure from its results table alone, without training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from . import fig4, fig7_8
+
+__all__ = ["redraw"]
+
+
+def redraw(table_path: Path, out: Path | None = None) -> list[Path]:
+    """Draw the figure a table belongs to (``figure4.csv``, ``figure7.csv`` or
+    ``figure8.csv``) into ``out`` (default: the table's folder).
+
+    Figure 7's panel (b) is drawn when ``figure7b.csv`` lies beside ``figure7.csv``.
+    Returns the files written.
+    """
+    table_path = Path(table_path)
+    if not table_path.is_file():
+        raise FileNotFoundError(f"no such table: {table_path}")
+    table = pd.read_csv(table_path)
+    if "figure" not in table.columns or "status" not in table.columns or not len(table):
+        raise ValueError(f"{table_path} is not a progfusion results table (or is empty)")
+    out = Path(out) if out is not None else table_path.parent
+    out.mkdir(parents=True, exist_ok=True)
+    figure = str(table["figure"].iloc[0])
+    if figure == "4":
+        fig4.draw(table, out)
+    elif figure == "7":
+        steps_path = table_path.parent / "figure7b.csv"
+        steps = pd.read_csv(steps_path) if steps_path.is_file() else None
+        fig7_8.draw7(table, steps, out)
+    elif figure == "8":
+        fig7_8.draw8(table, out)
+    else:
+        raise ValueError(f"{table_path}: cannot redraw figure {figure!r} (expected 4, 7 or 8)")
+    return [out / f"figure{figure}.{ext}" for ext in ("png", "pdf")]

@@ -1,0 +1,103 @@
+"""A resumable, crash-safe results table: one CSV per figure, one row per trained model.
+
+Finished shards are written as part files (``<table>.parts/part-<hash>.csv``), each
+written to a temporary file and renamed into place, so a crash (even SIGKILL)
+never leaves a half-written file. After every part, the table itself is rebuilt
+from the parts and replaced atomically. On a rerun, rows whose ``job_id`` and
+``config`` match the current run count as done and are not trained again; rows of
+another configuration stay in their part files but are left out of the table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["ResultsStore", "atomic_write_text", "config_hash"]
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def config_hash(config: Any) -> str:
+    """A short stable hash of a JSON-serialisable configuration."""
+    blob = json.dumps(config, sort_keys=True, default=str).encode()
+    return hashlib.sha1(blob).hexdigest()[:12]
+
+
+class ResultsStore:
+    """The table ``<out>/<name>.csv`` and its part files.
+
+    Parameters
+    ----------
+    out
+        Output folder.
+    name
+        Table name without extension (e.g. ``"figure7"``).
+    config
+        Hash of the run configuration; rows of other configurations are ignored.
+    order
+        Every ``job_id`` of the run, in table order: the table is sorted by it,
+        so the same run always yields the same table, however it was interrupted.
+    """
+
+    def __init__(self, out: Path, name: str, config: str, order: Sequence[str]) -> None:
+        self.path = Path(out) / f"{name}.csv"
+        self.parts = Path(out) / f"{name}.parts"
+        self.config = config
+        self.rank = {job_id: i for i, job_id in enumerate(order)}
+
+    def _read_parts(self) -> pd.DataFrame:
+        frames = [pd.read_csv(p) for p in sorted(self.parts.glob("part-*.csv"))]
+        if not frames:
+            return pd.DataFrame()
+        table = pd.concat(frames, ignore_index=True)
+        table = table[(table["config"] == self.config) & table["job_id"].isin(self.rank)]
+        return table.drop_duplicates("job_id", keep="last")
+
+    def done(self) -> set[str]:
+        """``job_id`` of every finished row of this configuration."""
+        table = self._read_parts()
+        return set(table["job_id"]) if len(table) else set()
+
+    def add(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Save one finished shard's rows, then rebuild the table."""
+        rows = [dict(r, config=self.config) for r in rows]
+        if not rows:
+            return
+        digest = hashlib.sha1("\n".join(r["job_id"] for r in rows).encode()).hexdigest()[:16]
+        buf = io.StringIO()
+        pd.DataFrame(rows).to_csv(buf, index=False)
+        atomic_write_text(self.parts / f"part-{digest}.csv", buf.getvalue())
+        self.rebuild()
+
+    def rebuild(self) -> pd.DataFrame:
+        """Write the table from the parts (sorted in run order) and return it."""
+        table = self._read_parts()
+        if len(table):
+            table = table.assign(_rank=table["job_id"].map(self.rank))
+            table = table.sort_values("_rank").drop(columns="_rank").reset_index(drop=True)
+        buf = io.StringIO()
+        table.to_csv(buf, index=False)
+        atomic_write_text(self.path, buf.getvalue())
+        return table

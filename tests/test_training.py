@@ -1,0 +1,426 @@
+"""The stacked trainer (SPEC 4.1, 4.2): a model trained in a stack is the model trained alone.
+
+Everything runs in float64 on tiny tasks, so "equal" means equal to float64 rounding
+(``assert_close(..., dtype=F64)``: 1e-12), far inside the spec's 1e-5 relative on the
+test metric. The tight tolerance is deliberate: a misplaced Adam epsilon or a
+bias-correction slip moves results by ~1e-8, which 1e-5 would not see.
+
+Checked: stack of 8 == stack of 1 == ``reference.train_one`` (late and pro-fusion on the
+latent task, late fusion on the lattice task, both protocols); order and size of the
+stack change nothing; fast path == vmap path; modules that are not stack-aware go
+through vmap; a planted divergence is reported and harms no neighbour; recorded steps,
+corrupted-test evaluation, early stopping and the returned best weights; global RNG
+independence; input validation; CUDA == CPU when a GPU is present.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from progfusion.models import Concat, LateFusion, ModelSpec, ProFusion
+from progfusion.models.data import ModelData, Split
+from progfusion.models.protocol import TrainConfig
+from progfusion.models.reference import train_one
+from progfusion.models.training import ModelResult, stack_path, train_stack
+from progfusion.synthetic import Standardizer, corrupt, make_latent_sin, make_lattice_lookup
+from torch import nn
+
+from tests.helpers import assert_close
+
+F64 = torch.float64
+SEEDS = [11, 0, 7, 3, 25, 1, 9, 14]  # eight model seeds, deliberately not sorted
+SPEC_RTOL = 1e-5  # SPEC 4.1: stacked == alone within 1e-5 relative on the test metric
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One intra-op thread: the models are tiny, and on a busy 2-core machine two
+    OpenMP threads contending with other processes run ~100x slower (measured)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+# --- tiny data ------------------------------------------------------------------------
+
+
+def _corrupted_split(
+    level: float, *, inputs: tuple[np.ndarray, ...], target: np.ndarray, seed: int
+) -> Split:
+    """The test split with every (standardised) modality corrupted at ``level``.
+
+    Module-level so that ``functools.partial`` of it pickles; each modality gets its
+    own child seed; ``scale=1.0`` because the inputs are already standardised.
+    """
+    children = np.random.SeedSequence(seed).spawn(len(inputs))
+    noisy = [corrupt(x, level, scale=1.0, seed=s) for x, s in zip(inputs, children, strict=True)]
+    return Split.of(noisy, target)
+
+
+def latent_data(seed: int, *, n_train: int = 128, n_val: int = 64, n_test: int = 64) -> ModelData:
+    """One latent lReLU/sin task instance, standardised with its training statistics."""
+    task = make_latent_sin(n_train, n_test, n_val=n_val, eta=1.0, sigma2=0.5, seed=seed)
+    s1, s2, sy = (Standardizer.fit(a) for a in (task.train.x1, task.train.x2, task.train.y))
+
+    def split(part) -> Split:
+        return Split.of([s1.transform(part.x1), s2.transform(part.x2)], sy.transform(part.y))
+
+    test = split(task.test)
+    noisy = functools.partial(
+        _corrupted_split,
+        inputs=tuple(x.numpy() for x in test.inputs),
+        target=test.target.numpy(),
+        seed=seed,
+    )
+    return ModelData(train=split(task.train), val=split(task.val), test=test, corrupted_test=noisy)
+
+
+def lattice_data(seed: int, *, n_train: int = 128, n_val: int = 64, n_test: int = 64) -> ModelData:
+    """Lattice lookup train/val/test sets from three child seeds, inputs standardised."""
+    train, val, test = (
+        make_lattice_lookup(n, seed=s)
+        for n, s in zip(
+            (n_train, n_val, n_test), np.random.SeedSequence(seed).spawn(3), strict=True
+        )
+    )
+    s1, s2 = Standardizer.fit(train.x1), Standardizer.fit(train.x2)
+
+    def split(part) -> Split:
+        return Split.of([s1.transform(part.x1), s2.transform(part.x2)], part.y)
+
+    return ModelData(train=split(train), val=split(val), test=split(test))
+
+
+#: name -> (model recipe, data maker, objective)
+CASES = {
+    "latent-late": (ModelSpec("latent", "late", 8), latent_data, "regression"),
+    "latent-pro": (ModelSpec("latent", "pro", 8), latent_data, "regression"),
+    "lattice-late": (ModelSpec("lattice", "late", 4), lattice_data, "classification"),
+}
+PROTOCOLS = ("early-stopping", "fixed-steps")
+
+
+def config(objective: str = "regression", protocol: str = "early-stopping", **kw) -> TrainConfig:
+    """A small protocol; lr 5e-3 on 128 samples overfits fast, so early stopping
+    actually stops most models well before ``max_steps``."""
+    base = dict(lr=5e-3, batch_size=32, max_steps=300, eval_every=25, patience=3)
+    return TrainConfig(objective=objective, protocol=protocol, **(base | kw))
+
+
+def data_for(case: str, seeds=SEEDS) -> list[ModelData]:
+    make = CASES[case][1]
+    return [make(1000 + s) for s in seeds]  # each model its own task instance
+
+
+def assert_same(actual: ModelResult, expected: ModelResult) -> None:
+    """Two trainings of one seed agree: status, steps, best step and every metric."""
+    assert actual.seed == expected.seed
+    assert actual.status == expected.status
+    assert (actual.steps, actual.best_step) == (expected.steps, expected.best_step)
+    assert math.isnan(actual.val_loss) == math.isnan(expected.val_loss)
+    if not math.isnan(expected.val_loss):
+        assert_close(actual.val_loss, expected.val_loss, dtype=F64)
+    assert_close(actual.test_loss, expected.test_loss, dtype=F64)
+    assert_close(actual.test_metric, expected.test_metric, dtype=F64)
+    assert abs(actual.test_metric - expected.test_metric) <= SPEC_RTOL * abs(expected.test_metric)
+    assert sorted(actual.recorded) == sorted(expected.recorded)
+    for step, value in expected.recorded.items():
+        assert_close(actual.recorded[step], value, dtype=F64)
+    assert_close(actual.noise_metric, expected.noise_metric, dtype=F64)
+
+
+# --- equivalence: stack == alone == reference ------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("case", list(CASES))
+def test_stack_of_8_equals_alone_and_reference(case: str, protocol: str) -> None:
+    spec, _, objective = CASES[case]
+    cfg = config(objective, protocol)
+    data = data_for(case)
+    stacked = train_stack(spec.build, SEEDS, data, cfg, dtype=F64)
+    assert [r.seed for r in stacked] == SEEDS
+    assert all(r.status == "ok" for r in stacked)
+    for seed, d, result in zip(SEEDS, data, stacked, strict=True):
+        assert_same(result, train_one(spec.build, seed, d, cfg, dtype=F64))
+    alone = train_stack(spec.build, [SEEDS[4]], [data[4]], cfg, dtype=F64)
+    assert_same(alone[0], stacked[4])
+    if protocol == "early-stopping":  # the case exercises stopping, not just max_steps
+        assert any(r.steps < cfg.max_steps for r in stacked)
+        assert any(r.best_step < r.steps for r in stacked)
+    else:
+        assert all(r.steps == r.best_step == cfg.max_steps for r in stacked)
+
+
+@pytest.fixture(scope="module")
+def pro_stack_of_8() -> list[ModelResult]:
+    spec, _, objective = CASES["latent-pro"]
+    return train_stack(spec.build, SEEDS, data_for("latent-pro"), config(objective), dtype=F64)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.permutations(range(len(SEEDS))), st.integers(1, len(SEEDS)))
+def test_order_and_size_of_the_stack_change_nothing(pro_stack_of_8, order, size) -> None:
+    """Any sub-stack in any order gives each model the result it has in the full stack."""
+    spec, _, objective = CASES["latent-pro"]
+    picked = list(order[:size])
+    seeds = [SEEDS[i] for i in picked]
+    data = data_for("latent-pro", seeds)
+    results = train_stack(spec.build, seeds, data, config(objective), dtype=F64)
+    for i, result in zip(picked, results, strict=True):
+        assert_same(result, pro_stack_of_8[i])
+
+
+# --- the two paths ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", ["latent-late", "latent-pro"])
+def test_fast_path_equals_vmap_path(case: str) -> None:
+    spec, _, objective = CASES[case]
+    assert stack_path(spec.build()) == "fast"
+    seeds, data = SEEDS[:4], data_for(case, SEEDS[:4])
+    cfg = config(objective)
+    fast = train_stack(spec.build, seeds, data, cfg, dtype=F64, path="fast")
+    vmap = train_stack(spec.build, seeds, data, cfg, dtype=F64, path="vmap")
+    for a, b in zip(fast, vmap, strict=True):
+        assert_same(a, b)
+
+
+def torch_linear_late() -> nn.Module:
+    """The Figure 7 late model from plain ``torch.nn.Linear`` layers (not stack-aware)."""
+    encoders = [
+        nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU()) for _ in range(2)
+    ]
+    return LateFusion(encoders, Concat(), nn.Linear(16, 1))
+
+
+def torch_linear_pro() -> nn.Module:
+    """Pro-fusion around a user-supplied ``torch.nn.Linear`` base."""
+    return ProFusion(torch_linear_late(), steps=2, context="concat", backproj_dim=16)
+
+
+@pytest.mark.parametrize("factory", [torch_linear_late, torch_linear_pro])
+def test_modules_that_are_not_stack_aware_train_through_vmap(factory) -> None:
+    assert stack_path(factory()) == "vmap"
+    seeds, data = SEEDS[:3], data_for("latent-late", SEEDS[:3])
+    cfg = config()
+    results = train_stack(factory, seeds, data, cfg, dtype=F64)  # path="auto"
+    for seed, d, result in zip(seeds, data, results, strict=True):
+        assert_same(result, train_one(factory, seed, d, cfg, dtype=F64))
+    with pytest.raises(ValueError, match="path='fast'"):
+        train_stack(factory, seeds, data, cfg, dtype=F64, path="fast")
+
+
+# --- divergence ------------------------------------------------------------------------
+
+#: Adam moves each weight by at most ~lr per step, and the ReLUs of a model kicked that
+#: hard die at once (its output collapses to the head bias), so in float64 lr = 1e6
+#: leaves the loss finite (~1e13 after 200 steps, measured). At lr = 1e100 the first
+#: update's weights overflow the forward pass: the loss is non-finite at step 2.
+HUGE_LR = 1e100
+
+
+@pytest.mark.parametrize("case", ["latent-late", "latent-pro"])
+def test_planted_divergence_is_reported_and_harms_no_neighbour(case: str) -> None:
+    spec, _, objective = CASES[case]
+    cfg = config(objective)
+    data = data_for(case)
+    lrs = [HUGE_LR if i == 3 else cfg.lr for i in range(len(SEEDS))]
+    with_bad = train_stack(spec.build, SEEDS, data, cfg, dtype=F64, lrs=lrs)
+    bad = with_bad[3]
+    assert bad.status == "diverged"
+    assert math.isnan(bad.test_metric) and math.isnan(bad.test_loss)
+    assert bad.steps < cfg.max_steps  # it left the stack at the first evaluation point
+    keep = [i for i in range(len(SEEDS)) if i != 3]
+    without = train_stack(
+        spec.build, [SEEDS[i] for i in keep], [data[i] for i in keep], cfg, dtype=F64
+    )
+    for i, result in zip(keep, without, strict=True):
+        assert with_bad[i].status == "ok"
+        assert_same(with_bad[i], result)
+    reference = train_one(spec.build, SEEDS[3], data[3], config(objective, lr=HUGE_LR), dtype=F64)
+    assert reference.status == "diverged"  # the naive loop agrees it diverges
+
+
+# --- recording, corrupted tests, early stopping ---------------------------------------
+
+
+def test_recorded_steps_equal_runs_stopped_there() -> None:
+    spec, _, objective = CASES["latent-late"]
+    seeds, data = SEEDS[:3], data_for("latent-late", SEEDS[:3])
+    record = (25, 100)
+    # recorded under early stopping: the trajectory does not depend on the protocol
+    cfg = config(objective, "early-stopping", record_steps=record, patience=100)
+    results = train_stack(spec.build, seeds, data, cfg, dtype=F64)
+    for step in record:
+        stopped = train_stack(
+            spec.build, seeds, data, config(objective, "fixed-steps", max_steps=step), dtype=F64
+        )
+        for result, short in zip(results, stopped, strict=True):
+            assert sorted(result.recorded) == list(record)
+            assert_close(result.recorded[step], short.test_metric, dtype=F64)
+    for seed, d, result in zip(seeds, data, results, strict=True):
+        assert_same(result, train_one(spec.build, seed, d, cfg, dtype=F64))
+
+
+def test_noise_levels_evaluate_the_corrupted_test_split() -> None:
+    spec, _, objective = CASES["latent-pro"]
+    seeds, data = SEEDS[:3], data_for("latent-pro", SEEDS[:3])
+    pickle.dumps(data[0].corrupted_test)  # picklable, for multi-process sweeps
+    levels = (0.0, 0.5, 1.0)
+    cfg = config(objective, noise_levels=levels)
+    results = train_stack(spec.build, seeds, data, cfg, dtype=F64)
+    for seed, d, result in zip(seeds, data, results, strict=True):
+        assert len(result.noise_metric) == len(levels)
+        assert result.noise_metric[0] == result.test_metric  # level 0 is the clean test
+        assert result.noise_metric[2] != result.test_metric  # the corruption does something
+        assert_same(result, train_one(spec.build, seed, d, cfg, dtype=F64))
+
+
+def _val_loss(spec: ModelSpec, state: dict[str, torch.Tensor], val: Split) -> float:
+    """Validation MSE of the weights ``state``, loaded into a freshly built model."""
+    model = spec.build().to(F64)  # a different initialisation, overwritten below
+    model.load_state_dict(state)
+    with torch.no_grad():
+        out = model([x.to(F64) for x in val.inputs])
+    return float((out - val.target.to(F64)).square().mean())
+
+
+def test_early_stopping_stops_and_returns_the_best_weights() -> None:
+    spec, _, objective = CASES["latent-late"]
+    seeds = SEEDS[:4]
+    data = [latent_data(1000 + s, n_train=64) for s in seeds]  # tiny: overfits quickly
+    cfg = config(objective, lr=1e-2, max_steps=2000)
+    results = train_stack(spec.build, seeds, data, cfg, dtype=F64, return_state=True)
+    for seed, d, result in zip(seeds, data, results, strict=True):
+        assert result.status == "ok"
+        assert result.steps < cfg.max_steps
+        assert result.steps == result.best_step + cfg.patience * cfg.eval_every
+        assert result.state is not None
+        assert_close(_val_loss(spec, result.state, d.val), result.val_loss, dtype=F64)
+        # the reported weights are those after best_step steps, not the last ones
+        fixed = config(objective, "fixed-steps", lr=1e-2, max_steps=result.best_step)
+        (at_best,) = train_stack(spec.build, [seed], [d], fixed, dtype=F64, return_state=True)
+        for name, value in result.state.items():
+            assert_close(value, at_best.state[name], dtype=F64)
+        assert_same(result, train_one(spec.build, seed, d, cfg, dtype=F64))
+
+
+# --- seeding ---------------------------------------------------------------------------
+
+
+def test_results_do_not_depend_on_or_touch_the_global_rng() -> None:
+    spec, _, objective = CASES["latent-pro"]
+    seeds, data = SEEDS[:3], data_for("latent-pro", SEEDS[:3])
+    cfg = config(objective, max_steps=100)
+    torch.manual_seed(0)
+    first = train_stack(spec.build, seeds, data, cfg, dtype=F64)
+    torch.manual_seed(12345)
+    torch.rand(17)
+    np.random.seed(99)  # noqa: NPY002 (the legacy global state is what is being checked)
+    torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()  # noqa: NPY002
+    second = train_stack(spec.build, seeds, data, cfg, dtype=F64)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    after = np.random.get_state()  # noqa: NPY002
+    assert np.array_equal(after[1], numpy_state[1]) and after[2:] == numpy_state[2:]
+    for a, b in zip(first, second, strict=True):
+        assert a.test_metric == b.test_metric and a.best_step == b.best_step
+
+
+# --- validation ------------------------------------------------------------------------
+
+
+def _short(seed: int = 0, **kw) -> ModelData:
+    return latent_data(1000 + seed, **kw)
+
+
+def _no_val(seed: int = 0) -> ModelData:
+    d = _short(seed)
+    return ModelData(train=d.train, test=d.test)
+
+
+def _no_corrupted(seed: int = 0) -> ModelData:
+    d = _short(seed)
+    return ModelData(train=d.train, val=d.val, test=d.test)
+
+
+BAD_CALLS = {
+    "data length": (dict(seeds=[0, 1], data=lambda: [_short()]), "data"),
+    "lrs length": (dict(lrs=[1e-3, 1e-3]), "lrs"),
+    "negative seed": (dict(seeds=[-1]), "seeds"),
+    "batch too big": (dict(config=config(batch_size=1024)), "batch_size"),
+    "no val": (dict(data=lambda: [_no_val()]), "val"),
+    "no corrupted test": (
+        dict(data=lambda: [_no_corrupted()], config=config(noise_levels=(0.5,))),
+        "corrupted_test",
+    ),
+    "unknown path": (dict(path="slow"), "path"),
+    "split sizes": (
+        dict(seeds=[0, 1], data=lambda: [_short(0), _short(1, n_train=96)]),
+        "data",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_CALLS))
+def test_bad_input_raises_value_error_naming_the_parameter(name: str) -> None:
+    changes, word = BAD_CALLS[name]
+    call = dict(seeds=[0], data=lambda: [_short()], config=config(max_steps=10)) | changes
+    spec = CASES["latent-late"][0]
+    with pytest.raises(ValueError, match=word):
+        train_stack(
+            spec.build,
+            call["seeds"],
+            call["data"](),
+            call["config"],
+            dtype=F64,
+            path=call.get("path", "auto"),
+            lrs=call.get("lrs"),
+        )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "word"),
+    [
+        (dict(lr=0), "lr"),
+        (dict(lr=-1e-3), "lr"),
+        (dict(objective="x"), "objective"),
+        (dict(protocol="x"), "protocol"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(record_steps=(0,)), "record_steps"),
+        (dict(noise_levels=(-0.1,)), "noise_levels"),
+    ],
+)
+def test_bad_train_config_raises_value_error_naming_the_parameter(kwargs, word) -> None:
+    with pytest.raises(ValueError, match=word):
+        TrainConfig(**kwargs)
+
+
+# --- CUDA ------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("case", ["latent-late", "latent-pro"])
+@pytest.mark.parametrize(("dtype", "rtol"), [(torch.float64, 1e-6), (torch.float32, 1e-3)])
+def test_cuda_training_matches_cpu(case: str, dtype: torch.dtype, rtol: float) -> None:
+    """Same seeds on CUDA and CPU: final test metric within float32 tolerance.
+
+    float64 on both devices differs only by summation order (rtol 1e-6 is generous);
+    float32 over 100 Adam steps may amplify rounding a little more (rtol 1e-3).
+    """
+    spec, _, objective = CASES[case]
+    seeds, data = SEEDS[:4], data_for(case, SEEDS[:4])
+    cfg = config(objective, "fixed-steps", max_steps=100)
+    cpu = train_stack(spec.build, seeds, data, cfg, dtype=dtype)
+    gpu = train_stack(spec.build, seeds, data, cfg, dtype=dtype, device="cuda")
+    for a, b in zip(gpu, cpu, strict=True):
+        assert a.status == b.status == "ok"
+        assert a.test_metric == pytest.approx(b.test_metric, rel=rtol)
