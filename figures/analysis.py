@@ -51,7 +51,10 @@ def pairs(
     ok = table[table["status"] == "ok"]
     a = ok[ok["design"] == base].set_index(list(keys))[values]
     b = ok[ok["design"] == new].set_index(list(keys))[values]
-    joined = a.join(b, how="inner", lsuffix=f"_{base}", rsuffix=f"_{new}")
+    # merge, not join: pandas 3 deprecates join's lsuffix/rsuffix (its `suffixes` is new in 3)
+    joined = a.merge(
+        b, how="inner", left_index=True, right_index=True, suffixes=(f"_{base}", f"_{new}")
+    )
     return joined.reset_index()
 
 

@@ -185,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
             preset, opts = _options(parser, args)
             path = write_report(preset, opts)
             print(f"wrote {path}")
+    except ConnectionError as exc:
+        from .sweep import SchedulerUnreachable
+
+        if not isinstance(exc, SchedulerUnreachable):
+            raise
+        parser.error(str(exc))
     except KeyboardInterrupt:
         out = getattr(args, "out", None)
         sys.stderr.write(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
 
 from . import fig4, fig7_8
@@ -21,20 +22,23 @@ def redraw(table_path: Path, out: Path | None = None) -> list[Path]:
     table_path = Path(table_path)
     if not table_path.is_file():
         raise FileNotFoundError(f"no such table: {table_path}")
-    table = pd.read_csv(table_path)
+    try:
+        table = pd.read_csv(table_path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{table_path} is not a progfusion results table ({exc})") from None
     if "figure" not in table.columns or "status" not in table.columns or not len(table):
         raise ValueError(f"{table_path} is not a progfusion results table (or is empty)")
     out = Path(out) if out is not None else table_path.parent
     out.mkdir(parents=True, exist_ok=True)
     figure = str(table["figure"].iloc[0])
     if figure == "4":
-        fig4.draw(table, out)
+        plt.close(fig4.draw(table, out))
     elif figure == "7":
         steps_path = table_path.parent / "figure7b.csv"
         steps = pd.read_csv(steps_path) if steps_path.is_file() else None
-        fig7_8.draw7(table, steps, out)
+        plt.close(fig7_8.draw7(table, steps, out))
     elif figure == "8":
-        fig7_8.draw8(table, out)
+        plt.close(fig7_8.draw8(table, out))
     else:
         raise ValueError(f"{table_path}: cannot redraw figure {figure!r} (expected 4, 7 or 8)")
     return [out / f"figure{figure}.{ext}" for ext in ("png", "pdf")]

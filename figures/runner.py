@@ -9,7 +9,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
@@ -17,7 +19,7 @@ from tqdm.auto import tqdm
 from . import fig4, fig7_8
 from .presets import Preset
 from .store import ResultsStore, atomic_write_text, config_hash
-from .sweep import Job, make_executor, make_shards, run_sweep
+from .sweep import Job, make_shards, open_executors, run_sweep
 
 __all__ = ["RunOptions", "run_figures", "FIGURES"]
 
@@ -55,13 +57,25 @@ def _device_name(device: str) -> str:
     return f"{platform.processor() or platform.machine()} CPU"
 
 
-def _sweep(name: str, jobs: Sequence[Job], config, settings, opts: RunOptions) -> pd.DataFrame:
+def _sweep(
+    name: str,
+    jobs: Sequence[Job],
+    config,
+    settings,
+    opts: RunOptions,
+    executors: Callable[[], Any] | None = None,
+) -> pd.DataFrame:
     """Train every job of one table (resuming), and return the table.
 
     Rows count as done when they were made with the same settings, training
     configuration and root seed. The trial count is left out of that fingerprint,
-    so rerunning with more ``--trials`` trains only the new trials.
+    so rerunning with more ``--trials`` trains only the new trials. ``executors``:
+    the executor factory of :func:`~.sweep.open_executors` (default: one opened
+    for this table alone).
     """
+    if executors is None:
+        with open_executors(opts.workers, opts.scheduler) as executors:
+            return _sweep(name, jobs, config, settings, opts, executors)
     sizes = {k: v for k, v in asdict(settings).items() if k != "trials"}
     fingerprint = config_hash(
         {"settings": sizes, "config": asdict(config), "seed": opts.seed, "table": name}
@@ -72,7 +86,7 @@ def _sweep(name: str, jobs: Sequence[Job], config, settings, opts: RunOptions) -
         run_sweep(
             shards,
             store,
-            executor_factory=lambda: make_executor(opts.workers, opts.scheduler),
+            executor_factory=executors,
             progress=bar.update,
         )
     return store.rebuild()
@@ -106,8 +120,17 @@ def _print_summary(lines: list[str], counts: dict[str, int], echo: Callable[[str
 def run_figures(
     figures: Sequence[str], preset: Preset, opts: RunOptions, echo: Callable[[str], None] = print
 ) -> dict[str, float]:
-    """Regenerate ``figures`` (a subset of 4, 7, 8) into ``opts.out``; return wall times."""
-    opts.out.mkdir(parents=True, exist_ok=True)
+    """Regenerate ``figures`` (a subset of 4, 7, 8) into ``opts.out``; return wall times.
+
+    With ``opts.scheduler``, one Dask client serves every sweep of the call and is
+    closed at the end.
+    """
+    with open_executors(opts.workers, opts.scheduler) as executors:
+        opts.out.mkdir(parents=True, exist_ok=True)
+        return _run_figures(figures, preset, opts, echo, executors)
+
+
+def _run_figures(figures, preset, opts, echo, executors) -> dict[str, float]:
     timings: dict[str, float] = {}
     grid = None
     for figure in figures:
@@ -115,9 +138,14 @@ def run_figures(
         if figure == "4":
             s = preset.fig4
             table = _sweep(
-                "figure4", fig4.jobs(s, opts.seed), fig4.train_config(s, opts.protocol), s, opts
+                "figure4",
+                fig4.jobs(s, opts.seed),
+                fig4.train_config(s, opts.protocol),
+                s,
+                opts,
+                executors,
             )
-            fig4.draw(table, opts.out)
+            plt.close(fig4.draw(table, opts.out))
             _print_summary(fig4.summary_lines(table), _counts(table), echo)
         elif figure in ("7", "8"):
             if grid is None:
@@ -128,19 +156,25 @@ def run_figures(
                     fig7_8.grid_config(g, opts.protocol),
                     g,
                     opts,
+                    executors,
                 )
             if figure == "7":
                 st = preset.steps
                 steps = _sweep(
-                    "figure7b", fig7_8.steps_jobs(st, opts.seed), fig7_8.steps_config(st), st, opts
+                    "figure7b",
+                    fig7_8.steps_jobs(st, opts.seed),
+                    fig7_8.steps_config(st),
+                    st,
+                    opts,
+                    executors,
                 )
-                fig7_8.draw7(grid, steps, opts.out)
+                plt.close(fig7_8.draw7(grid, steps, opts.out))
                 _print_summary(fig7_8.summary7(grid, steps), _counts(grid, steps), echo)
             else:
                 table8 = fig7_8.robustness_table(grid)
                 buf = table8.to_csv(index=False)
                 atomic_write_text(opts.out / "figure8.csv", buf)
-                fig7_8.draw8(table8, opts.out)
+                plt.close(fig7_8.draw8(table8, opts.out))
                 _print_summary(fig7_8.summary8(table8), _counts(table8), echo)
         else:
             raise ValueError(f"figure must be one of {FIGURES}, got {figure!r}")

@@ -6,6 +6,7 @@ never leaves a half-written file. After every part, the table itself is rebuilt
 from the parts and replaced atomically. On a rerun, rows whose ``job_id`` and
 ``config`` match the current run count as done and are not trained again; rows of
 another configuration stay in their part files but are left out of the table.
+Rows with status ``"failed"`` do not count as done: a rerun retries them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
             fh.flush()
@@ -37,6 +39,12 @@ def atomic_write_text(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only portable way to read it is to set it
+    os.umask(mask)
+    return mask
 
 
 def config_hash(config: Any) -> str:
@@ -73,12 +81,20 @@ class ResultsStore:
             return pd.DataFrame()
         table = pd.concat(frames, ignore_index=True)
         table = table[(table["config"] == self.config) & table["job_id"].isin(self.rank)]
+        # a model found in several parts (it failed, and a rerun retried it): a
+        # finished row beats a "failed" one whatever the order of the part files
+        failed = table["status"].eq("failed").to_numpy()
+        table = pd.concat([table[failed], table[~failed]], ignore_index=True)
         return table.drop_duplicates("job_id", keep="last")
 
     def done(self) -> set[str]:
-        """``job_id`` of every finished row of this configuration."""
+        """``job_id`` of every finished row of this configuration.
+
+        Rows with status ``"failed"`` (a worker error, not a training outcome) do
+        not count: a rerun trains them again.
+        """
         table = self._read_parts()
-        return set(table["job_id"]) if len(table) else set()
+        return set(table.loc[table["status"] != "failed", "job_id"]) if len(table) else set()
 
     def add(self, rows: Iterable[dict[str, Any]]) -> None:
         """Save one finished shard's rows, then rebuild the table."""

@@ -8,7 +8,10 @@ driver itself (``workers=1``), a local process pool with one thread per worker,
 or a Dask cluster (``Client.get_executor()``). Results come back to the driver,
 which alone writes the table (:class:`~.store.ResultsStore`), so resuming and
 atomic writes work the same everywhere. A shard whose worker fails is retried
-once; if it fails again its models are written with status ``"failed"``.
+once; if it fails again its models are written with status ``"failed"``. (On
+Dask, the scheduler itself first reruns the tasks of a worker that died, up to
+``distributed.scheduler.allowed-failures`` times, before the shard's future
+raises ``KilledWorker``; only then does the retry here count.)
 
 Seeds: one root seed; each job's model and data seeds derive from it and from
 the job's key alone (:func:`derive_seed`), never from its position in the sweep.
@@ -17,9 +20,11 @@ the job's key alone (:func:`derive_seed`), never from its position in the sweep.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import hashlib
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -33,7 +38,23 @@ from progfusion.models.training import train_stack
 
 from .store import ResultsStore
 
-__all__ = ["Job", "Shard", "derive_seed", "make_shards", "run_shard", "run_sweep", "make_executor"]
+__all__ = [
+    "Job",
+    "Shard",
+    "derive_seed",
+    "make_shards",
+    "run_shard",
+    "run_sweep",
+    "make_executor",
+    "open_executors",
+    "SchedulerUnreachable",
+]
+
+#: Held while a shard trains: model initialisation seeds torch's global generator
+#: (inside ``fork_rng``), which is not thread-safe, so shards sent to one process
+#: by several threads (a Dask worker started with ``--nthreads`` > 1) train one
+#: at a time and their results stay those of a single-process run.
+_TRAIN_LOCK = threading.Lock()
 
 
 def derive_seed(root: int, *key: object) -> int:
@@ -110,22 +131,27 @@ def _rows(shard: Shard, results, seconds: float) -> list[dict[str, Any]]:
 
 
 def run_shard(shard: Shard) -> list[dict[str, Any]]:
-    """Train one shard as one stack and return its table rows (runs in a worker)."""
-    if shard.threads:
-        torch.set_num_threads(shard.threads)
-    start = time.perf_counter()
-    data = {}
-    for job in shard.jobs:  # late and pro of one trial share a recipe: build once
-        if job.data not in data:
-            data[job.data] = job.data.build()
-    results = train_stack(
-        shard.spec.build,
-        [job.seed for job in shard.jobs],
-        [data[job.data] for job in shard.jobs],
-        shard.config,
-        device=shard.device,
-    )
-    return _rows(shard, results, time.perf_counter() - start)
+    """Train one shard as one stack and return its table rows (runs in a worker).
+
+    Sets torch's intra-op threads to ``shard.threads`` (1: one thread per worker
+    process, in a local pool and on Dask workers alike).
+    """
+    with _TRAIN_LOCK:
+        if shard.threads:
+            torch.set_num_threads(shard.threads)
+        start = time.perf_counter()
+        data = {}
+        for job in shard.jobs:  # late and pro of one trial share a recipe: build once
+            if job.data not in data:
+                data[job.data] = job.data.build()
+        results = train_stack(
+            shard.spec.build,
+            [job.seed for job in shard.jobs],
+            [data[job.data] for job in shard.jobs],
+            shard.config,
+            device=shard.device,
+        )
+        return _rows(shard, results, time.perf_counter() - start)
 
 
 def _failed_rows(shard: Shard, error: BaseException) -> list[dict[str, Any]]:
@@ -140,23 +166,22 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
-def make_executor(workers: int, scheduler: str | None = None) -> cf.Executor | None:
-    """The executor for ``--workers`` / ``--scheduler``.
+class SchedulerUnreachable(ConnectionError):
+    """The Dask scheduler given by ``--scheduler`` could not be reached."""
 
-    ``scheduler``: address of a Dask scheduler (needs the ``dask`` extra);
-    ``workers == 1``: None, meaning the driver process itself; otherwise a process
-    pool of ``workers``
-    processes, each with one torch thread (measured faster than threads in one
-    process for these small models).
+
+def make_executor(workers: int, client: Any = None) -> cf.Executor | None:
+    """A fresh executor for one round of shards.
+
+    ``client``: a connected ``dask.distributed.Client``, whose executor is returned
+    (tasks are submitted with ``pure=False``, so a retried shard is computed again
+    rather than matched to the failed task's key); otherwise ``workers == 1``:
+    None, meaning the driver process itself; otherwise a process pool of
+    ``workers`` processes, each with one torch thread (measured faster than
+    threads in one process for these small models).
     """
-    if scheduler is not None:
-        try:
-            from dask.distributed import Client
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise ValueError(
-                '--scheduler needs Dask: install the extra with pip install -e ".[dask]"'
-            ) from None
-        return Client(scheduler).get_executor()
+    if client is not None:
+        return client.get_executor(pure=False)
     if workers == 1:
         return None
     return cf.ProcessPoolExecutor(
@@ -164,6 +189,40 @@ def make_executor(workers: int, scheduler: str | None = None) -> cf.Executor | N
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
     )
+
+
+@contextlib.contextmanager
+def open_executors(
+    workers: int, scheduler: str | None = None
+) -> Iterator[Callable[[], cf.Executor | None]]:
+    """Yield the ``executor_factory`` of :func:`run_sweep` for ``--workers`` / ``--scheduler``.
+
+    With ``scheduler`` (the address of a Dask scheduler; needs the ``dask``
+    extra), one ``Client`` is connected for the whole block and closed at its
+    end; every call of the factory returns a new executor on that client.
+    Without it, every call returns a new local process pool (or None for
+    ``workers == 1``), so a pool broken by a dead worker is replaced.
+    """
+    if scheduler is None:
+        yield lambda: make_executor(workers)
+        return
+    try:
+        from dask.distributed import Client
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ValueError(
+            '--scheduler needs Dask: install the extra with pip install -e ".[dask]"'
+        ) from None
+    try:
+        client = Client(scheduler, set_as_default=False)
+    except (OSError, ValueError) as exc:  # refused or timed out; a malformed address
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SchedulerUnreachable(
+            f"cannot reach the Dask scheduler at {scheduler}: {first_line}"
+        ) from None
+    try:
+        yield lambda: make_executor(workers, client)
+    finally:
+        client.close()
 
 
 def run_sweep(
@@ -203,7 +262,19 @@ def run_sweep(
                     progress(len(shard.jobs))
         finally:
             if executor is not None:
-                executor.shutdown(wait=False, cancel_futures=True)
+                _shutdown(executor)
+
+
+def _shutdown(executor: cf.Executor) -> None:
+    """Stop ``executor`` without waiting, cancelling shards not yet started.
+
+    ``cancel_futures`` is new in Python 3.9's Executor API; Dask's
+    ``ClientExecutor.shutdown`` has only ``wait`` (and ``wait=False`` cancels).
+    """
+    try:
+        executor.shutdown(wait=False, cancel_futures=True)
+    except TypeError:
+        executor.shutdown(wait=False)
 
 
 def _outcomes(executor: cf.Executor | None, shards: Sequence[Shard]) -> Iterator[tuple]:

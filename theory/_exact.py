@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 #: Half-width of the integer range the random evaluation points are drawn from.
-POINT_RANGE = 50
+POINT_RANGE = 1000
 
 
 def random_point(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -205,18 +205,66 @@ def _to_domain_element(v: object) -> tuple[object, bool]:
     return (int(r), False) if r.q == 1 else (Fraction(int(r.p), int(r.q)), True)
 
 
+#: A prime below 2**31, so that products of two residues fit in int64.
+_PRIME = 2_147_483_647
+
+
+def _rank_mod_prime(converted: list[list[tuple[object, bool]]]) -> int | None:
+    """Rank over GF(_PRIME), or None if a denominator is divisible by the prime."""
+    rows = []
+    for row in converted:
+        out = []
+        for v, is_fraction in row:
+            if is_fraction:
+                if v.denominator % _PRIME == 0:
+                    return None
+                out.append(v.numerator * pow(v.denominator, -1, _PRIME) % _PRIME)
+            else:
+                out.append(v % _PRIME)
+        rows.append(out)
+    a = np.array(rows, dtype=np.int64)
+    rank = 0
+    n_rows, n_cols = a.shape
+    for col in range(n_cols):
+        if rank == n_rows:
+            break
+        pivots = np.flatnonzero(a[rank:, col]) + rank
+        if pivots.size == 0:
+            continue
+        piv = pivots[0]
+        a[[rank, piv]] = a[[piv, rank]]
+        a[rank] = a[rank] * pow(int(a[rank, col]), -1, _PRIME) % _PRIME
+        factors = a[:, col].copy()
+        factors[rank] = 0
+        a = (a - (factors[:, None] * a[rank][None, :]) % _PRIME) % _PRIME
+        rank += 1
+    return rank
+
+
 def exact_rank(matrix: np.ndarray | Sequence[Sequence[object]]) -> int:
-    """Rank over the rationals of a matrix of ints, Fractions or sympy Rationals."""
+    """Rank over the rationals of a matrix of ints, Fractions or sympy Rationals.
+
+    Fast path: zero rows and columns are dropped and the rank modulo a large prime
+    is computed; it never exceeds the rational rank, so when it equals the number
+    of remaining rows or columns it *is* the rational rank. Otherwise sympy's
+    exact fraction-free elimination (``DomainMatrix.rank``) decides.
+    """
     arr = np.asarray(matrix, dtype=object)
     if arr.ndim != 2:
         raise ValueError(f"matrix must be 2-D, got shape {arr.shape}")
+    nonzero = arr != 0
+    arr = arr[nonzero.any(axis=1)][:, nonzero.any(axis=0)]
     if arr.size == 0:
         return 0
     converted = [[_to_domain_element(v) for v in row] for row in arr]
+    if _rank_mod_prime(converted) == min(arr.shape):
+        return min(arr.shape)
     rational = any(flag for row in converted for _, flag in row)
     if rational:
-        rows = [[QQ(v.numerator, v.denominator) if flag else QQ(v) for v, flag in row]
-                for row in converted]
+        rows = [
+            [QQ(v.numerator, v.denominator) if flag else QQ(v) for v, flag in row]
+            for row in converted
+        ]
         dm = DomainMatrix(rows, arr.shape, QQ)
     else:
         dm = DomainMatrix([[ZZ(v) for v, _ in row] for row in converted], arr.shape, ZZ)

@@ -213,8 +213,8 @@ def find_counterexample(
     point = {s: sp.Integer(v) for s, v in zip(symbols, values, strict=True)}
     difference = sp.Rational(residual.subs(point))
     label = (
-        "bias-free back-projection (W_i c + beta_i)"
+        "biased back-projection W_i c + beta_i"
         if dropped == "bias"
-        else "x weights kept in the widened layer (re-initialised)"
+        else "widened layer's x weights re-initialised"
     )
     return Counterexample(context, label, residual, point, difference)

@@ -129,9 +129,13 @@ def parameter_shapes(
     shapes = {"F": (K, 2 * d), "W11": (d, D), "W22": (d, D)}
     if design == "pro":
         if context == "add":
-            shapes.update({"V": (2 * D, 2 * d)} if p is None else {"B": (2 * D, p), "A": (p, 2 * d)})
+            shapes.update(
+                {"V": (2 * D, 2 * d)} if p is None else {"B": (2 * D, p), "A": (p, 2 * d)}
+            )
         else:
-            shapes.update({"U": (2 * d, 2 * d)} if p is None else {"U": (2 * d, p), "A": (p, 2 * d)})
+            shapes.update(
+                {"U": (2 * d, 2 * d)} if p is None else {"U": (2 * d, p), "A": (p, 2 * d)}
+            )
     return shapes
 
 
@@ -321,7 +325,9 @@ def _as_matrix(M: sp.Matrix | np.ndarray | Sequence[Sequence[object]]) -> sp.Mat
     return sp.Matrix(M) if not isinstance(M, sp.MatrixBase) else M
 
 
-def is_late_reachable(M: sp.Matrix | np.ndarray | Sequence[Sequence[object]], D: int, d: int) -> bool:
+def is_late_reachable(
+    M: sp.Matrix | np.ndarray | Sequence[Sequence[object]], D: int, d: int
+) -> bool:
     """Whether the ``K x 2D`` matrix ``M`` is the effective matrix of some late model.
 
     Late fusion realises exactly the matrices ``[B1, B2]`` whose two ``K x D``
@@ -334,7 +340,9 @@ def is_late_reachable(M: sp.Matrix | np.ndarray | Sequence[Sequence[object]], D:
     return all(m[:, cols].rank() <= d for cols in (slice(0, D), slice(D, 2 * D)))
 
 
-def is_early_reachable(M: sp.Matrix | np.ndarray | Sequence[Sequence[object]], D: int, d: int) -> bool:
+def is_early_reachable(
+    M: sp.Matrix | np.ndarray | Sequence[Sequence[object]], D: int, d: int
+) -> bool:
     """Whether ``M`` (``K x 2D``) is an early-fusion effective matrix: rank ``<= 2d``."""
     m = _as_matrix(M)
     if m.cols != 2 * D:
@@ -488,9 +496,7 @@ def compare_block_expansion(design: Design, context: Context = "add") -> list[Bl
     """Entry-by-entry comparison of :func:`block_expansion` with the printed one."""
     computed = block_expansion(design, context)
     printed = paper_block_expansion(design, context)
-    return [
-        BlockEntry((i, j), computed[i, j], printed[i, j]) for i in range(2) for j in range(2)
-    ]
+    return [BlockEntry((i, j), computed[i, j], printed[i, j]) for i in range(2) for j in range(2)]
 
 
 def check_block_expansion_explicit(

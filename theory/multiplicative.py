@@ -58,6 +58,8 @@ __all__ = [
     "MonomialCounts",
     "ProductNet",
     "jacobian_dimension",
+    "jacobian_dimensions",
+    "part_size",
     "monomial_counts",
     "monomials_by_multidegree",
     "multidegree",
@@ -409,12 +411,20 @@ def jacobian_dimension(
     modality, for ``n = 2`` the bidegrees (3,1) and (1,3)), "symmetric" (the
     other quartic ones), an ``int`` total degree, or a list of multidegrees.
     """
+    return jacobian_dimensions(net, {"part": part}, max_degree=max_degree, seed=seed)["part"]
+
+
+def jacobian_dimensions(
+    net: ProductNet, parts: dict[str, Part], *, max_degree: int = 4, seed: int = 0
+) -> dict[str, int]:
+    """:func:`jacobian_dimension` of several parts, sharing one forward pass."""
     basis = _Basis(net.n_inputs, max_degree)
     leaves, n_params = dual_leaves(net.parameter_shapes(), np.random.default_rng(seed))
     y = _forward(net, leaves, basis, object)
-    rows = _part_mask(part, basis, net.n, net.D)
-    jac = y.jacobian(n_params)[rows]
-    return exact_rank(jac)
+    jac = y.jacobian(n_params)
+    return {
+        name: exact_rank(jac[_part_mask(part, basis, net.n, net.D)]) for name, part in parts.items()
+    }
 
 
 # ------------------------------------------------------------------------ counts
@@ -424,10 +434,12 @@ class MonomialCounts:
 
     ``*_features``: distinct pairwise products available to the first product layer
     (squares included, as in the paper's example of 10 products of 4 inputs);
-    ``*_pairs``: pairwise products of those features available to the second layer
-    (the paper's "parameters"); ``*_quartic``: distinct quartic monomials the
-    second layer can produce; ``all_quartic``: all quartic monomials in ``nD``
-    variables. ``printed``: the paper's formulas read literally (see
+    ``*_features_distinct``: products of two *different* inputs only;
+    ``*_pairs``: pairwise products of the features available to the second layer
+    (the paper's "parameters"), squares included; ``*_pairs_distinct``: products of
+    two different distinct-input features; ``*_quartic``: distinct quartic
+    monomials the second layer can produce; ``all_quartic``: all quartic monomials
+    in ``nD`` variables. ``printed``: the paper's formulas read literally (see
     :func:`printed_counts`). ``pro_quartic_bias`` / ``pro_quartic_nobias``: quartic
     monomials in the output of pro fusion (R = 2) with and without biases.
     """
@@ -438,6 +450,10 @@ class MonomialCounts:
     late_features: int
     early_pairs: int
     late_pairs: int
+    early_features_distinct: int
+    late_features_distinct: int
+    early_pairs_distinct: int
+    late_pairs_distinct: int
     early_quartic: int
     late_quartic: int
     pro_quartic_nobias: int
@@ -458,8 +474,10 @@ def printed_counts(n: int, D: int) -> dict[str, int]:
 
 
 def _pairs(items: list[tuple[int, ...]]) -> set[tuple[int, ...]]:
-    return {tuple(a + b for a, b in zip(u, v, strict=True))
-            for u, v in itertools.combinations_with_replacement(items, 2)}
+    return {
+        tuple(a + b for a, b in zip(u, v, strict=True))
+        for u, v in itertools.combinations_with_replacement(items, 2)
+    }
 
 
 def monomial_counts(n: int, D: int) -> MonomialCounts:
@@ -477,12 +495,15 @@ def monomial_counts(n: int, D: int) -> MonomialCounts:
     unit = [tuple(int(k == v) for k in range(N)) for v in range(N)]
     early_feats = sorted(_pairs(unit))
     late_feats = sorted(set().union(*(_pairs(unit[i * D : (i + 1) * D]) for i in range(n))))
+    early_distinct = [f for f in early_feats if max(f) == 1]
+    late_distinct = [f for f in late_feats if max(f) == 1]
     early_quartic = _pairs(early_feats)
     late_quartic = _pairs(late_feats)
 
     def pro_count(bias: bool) -> int:
-        net = ProductNet("pro", n=n, D=D, width1=len(late_feats) // n + 1,
-                         width2=len(late_feats) + 1, bias=bias)
+        net = ProductNet(
+            "pro", n=n, D=D, width1=len(late_feats) // n + 1, width2=len(late_feats) + 1, bias=bias
+        )
         support = support_by_multidegree(net, max_degree=4)
         return sum(len(v) for k, v in support.items() if sum(k) == 4)
 
@@ -493,6 +514,10 @@ def monomial_counts(n: int, D: int) -> MonomialCounts:
         late_features=len(late_feats),
         early_pairs=comb(len(early_feats) + 1, 2),
         late_pairs=comb(len(late_feats) + 1, 2),
+        early_features_distinct=len(early_distinct),
+        late_features_distinct=len(late_distinct),
+        early_pairs_distinct=len(list(itertools.combinations(early_distinct, 2))),
+        late_pairs_distinct=len(list(itertools.combinations(late_distinct, 2))),
         early_quartic=len(early_quartic),
         late_quartic=len(late_quartic),
         pro_quartic_nobias=pro_count(False),

@@ -1,0 +1,191 @@
+"""Sweeps on a Dask cluster or a local process pool give the single-process table (issue 7).
+
+One tiny Figure 7 run (``--chunk 1``: 8 + 2 shards, so there is something to spread)
+is made in this process (``--workers 1``) and compared, cell by cell as text, with
+the same run on a 2-worker ``LocalCluster``, on a 2-process local pool, and on a
+cluster that loses a worker mid-sweep. The chunk is the same everywhere: the size
+of a stack changes the last bits of batched float32 arithmetic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from progfusion.figures import fig7_8
+from progfusion.figures.cli import main
+from progfusion.figures.presets import get_preset
+from progfusion.figures.store import ResultsStore
+from progfusion.figures.sweep import make_shards, open_executors, run_sweep
+
+ARGS = ["figure", "7", "--preset", "tiny", "--trials", "1", "--chunk", "1", "--quiet"]
+TABLES = ("figure7", "figure7b")
+N_SHARDS = 8 + 2  # figure7: 4 cells x (late, pro); figure7b: 1 cell x (late, pro)
+#: Columns allowed to differ between runs: only the wall time of each shard.
+RUN_SPECIFIC = ("shard_seconds",)
+
+
+def _tables(out: Path) -> dict[str, pd.DataFrame]:
+    """Each table as text (no float parsing, so equality is exact), minus run-specific columns."""
+    return {
+        name: pd.read_csv(out / f"{name}.csv", dtype=str, keep_default_na=False).drop(
+            columns=list(RUN_SPECIFIC)
+        )
+        for name in TABLES
+    }
+
+
+def _assert_same_tables(out: Path, reference: dict[str, pd.DataFrame]) -> None:
+    tables = _tables(out)
+    for name in TABLES:
+        pd.testing.assert_frame_equal(tables[name], reference[name], check_exact=True)
+        assert set(tables[name]["status"]) == {"ok"}
+
+
+def _cluster(n_workers: int = 2):
+    distributed = pytest.importorskip("dask.distributed")
+    # The scheduler's HTTP server starts even without a dashboard, on port 8787 unless
+    # told otherwise; ":0" takes a free port, so two clusters alive at once (or a
+    # developer's own scheduler) never meet the "Port 8787 is already in use" warning.
+    return distributed.LocalCluster(
+        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> dict[str, pd.DataFrame]:
+    out = tmp_path_factory.mktemp("single")
+    assert main([*ARGS, "--workers", "1", "--out", str(out)]) == 0
+    return _tables(out)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A 2-worker LocalCluster and a client on it, closed when the module's tests are done."""
+    from dask.distributed import Client
+
+    with _cluster() as local, Client(local, set_as_default=False) as client:
+        yield local, client
+
+
+def test_dask_cluster_gives_the_single_process_table(cluster, reference, tmp_path):
+    from dask.distributed import get_task_stream
+
+    local, client = cluster
+    clients_before = set(local.scheduler.clients)
+    with get_task_stream(client=client) as stream:
+        assert main([*ARGS, "--scheduler", local.scheduler_address, "--out", str(tmp_path)]) == 0
+    _assert_same_tables(tmp_path, reference)
+    shards = [t for t in stream.data if str(t["key"]).startswith("run_shard")]
+    assert len(shards) == N_SHARDS
+    assert {t["worker"] for t in shards} == set(local.scheduler.workers)  # both workers trained
+    deadline = time.monotonic() + 10  # the run's one client is closed (the scheduler hears of it)
+    while set(local.scheduler.clients) != clients_before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert set(local.scheduler.clients) == clients_before
+
+
+def test_local_process_pool_gives_the_single_process_table(reference, tmp_path):
+    assert main([*ARGS, "--workers", "2", "--out", str(tmp_path)]) == 0
+    _assert_same_tables(tmp_path, reference)
+
+
+def test_killing_a_worker_mid_sweep_still_gives_the_complete_table(reference, tmp_path):
+    """SIGKILL one worker process while it holds a shard; Dask reruns the shard elsewhere."""
+    from dask.distributed import Client
+
+    parts = tmp_path / "figure7.parts"
+    killed: dict[str, object] = {}
+    stop = threading.Event()
+
+    def kill_one_busy_worker(client) -> None:
+        pids = client.run(os.getpid)  # worker address -> pid
+        while not stop.is_set():
+            busy = [w for w, keys in client.processing().items() if keys and w in pids]
+            if busy and any(parts.glob("part-*.csv")):  # mid-sweep: one shard done, more to go
+                killed["parts"] = len(list(parts.glob("part-*.csv")))
+                killed["pid"] = pids[busy[0]]
+                os.kill(pids[busy[0]], signal.SIGKILL)
+                return
+            time.sleep(0.01)
+
+    with _cluster() as local, Client(local, set_as_default=False) as client:
+        killer = threading.Thread(target=kill_one_busy_worker, args=(client,), daemon=True)
+        killer.start()
+        try:
+            code = main([*ARGS, "--scheduler", local.scheduler_address, "--out", str(tmp_path)])
+        finally:
+            stop.set()
+            killer.join(timeout=10)
+        assert code == 0
+        assert "pid" in killed, "no worker was killed during the sweep"
+        assert killed["pid"] not in client.run(os.getpid).values()
+    assert killed["parts"] < 8  # figure7 was still running when the worker died
+    _assert_same_tables(tmp_path, reference)
+    assert set(_tables(tmp_path)["figure7"]["job_id"]) == set(reference["figure7"]["job_id"])
+
+
+def test_a_shard_that_raises_on_a_worker_is_retried_once_then_marked_failed(cluster, tmp_path):
+    """The worker's exception comes back through ``future.result()`` to the retry logic."""
+    local, _ = cluster
+    grid = get_preset("tiny").grid
+    good, other = fig7_8.grid_jobs(dataclasses.replace(grid, trials=1), 0)[:2]
+    bad = dataclasses.replace(other, data=0)  # run_shard calls data.build(): AttributeError
+    shards = make_shards(
+        [good, bad], fig7_8.grid_config(grid, "early-stopping"), chunk=1, device="cpu"
+    )
+    store = ResultsStore(tmp_path, "t", "cfg", [good.job_id, bad.job_id])
+    rounds = []
+    with open_executors(1, local.scheduler_address) as executors:
+
+        def counting():
+            rounds.append(1)
+            return executors()
+
+        run_sweep(shards, store, executor_factory=counting)
+    table = store.rebuild().set_index("job_id")
+    assert len(rounds) == 2  # the first round, and one retry of the failed shard
+    assert table.loc[good.job_id, "status"] == "ok"
+    assert table.loc[bad.job_id, "status"] == "failed"
+    assert table.loc[bad.job_id, "error"].startswith("AttributeError")
+
+
+def test_open_executors_uses_one_client_and_closes_it(cluster):
+    local, _ = cluster
+    with open_executors(1, local.scheduler_address) as executors:
+        first, second = executors(), executors()
+        assert first._client is second._client  # one client for every retry round
+        client = first._client
+        assert client.status == "running"
+    assert client.status == "closed"
+
+
+def test_scheduler_without_dask_is_one_line_and_exit_2(monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # import fails
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        main([*ARGS, "--scheduler", "tcp://127.0.0.1:8786", "--out", str(out)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert 'pip install -e ".[dask]"' in err
+    assert not out.exists()
+
+
+def test_unusable_scheduler_address_is_one_line_and_exit_2(capsys, tmp_path):
+    pytest.importorskip("dask.distributed")
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        main([*ARGS, "--scheduler", "no-port-here", "--out", str(out)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "cannot reach the Dask scheduler at no-port-here" in err
+    assert not out.exists()

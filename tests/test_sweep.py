@@ -1,0 +1,349 @@
+"""The sweep machinery (figures/sweep.py) and the analysis of its tables (figures/analysis.py).
+
+Checked: derived seeds are deterministic (also in another process, whatever its
+hash seed), key-sensitive and independent of the order they are asked for; the
+figure job lists give paired designs one seed and one data recipe, and do not
+depend on the trial count; ``make_shards`` groups by model recipe and cuts chunks;
+``run_sweep`` retries a failing shard once (the retry gives the rows of a clean
+run), writes a shard failing twice as ``"failed"`` without touching its
+neighbours, and a rerun trains the failed models again; rows that are not ``ok``
+(diverged) are left out of every statistic, on hand-checkable tables.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from progfusion.figures import analysis, fig4, fig7_8, sweep
+from progfusion.figures.presets import get_preset
+from progfusion.figures.store import ResultsStore
+from progfusion.figures.sweep import Job, derive_seed, make_shards, run_sweep
+from progfusion.models import ModelSpec
+from progfusion.models.protocol import TrainConfig
+
+from tests.helpers import assert_close
+
+F64 = "float64"
+TINY = get_preset("tiny")
+
+# --- derive_seed ------------------------------------------------------------------------
+
+
+def test_derive_seed_is_deterministic_and_a_32_bit_integer() -> None:
+    keys = [("fig4-model", "a", 2, 0), ("7-data", 0.0, 2.0, 1), (), ("x",)]
+    for key in keys:
+        seed = derive_seed(0, *key)
+        assert seed == derive_seed(0, *key)
+        assert isinstance(seed, int) and 0 <= seed < 2**32
+
+
+def test_derive_seed_is_the_same_in_another_process_with_another_hash_seed() -> None:
+    key = ("7-model", 4.0, 0.5, 3)
+    code = f"from progfusion.figures.sweep import derive_seed; print(derive_seed(12345, *{key!r}))"
+    env = dict(os.environ, PYTHONHASHSEED="271828")
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert int(out.stdout.strip()) == derive_seed(12345, *key)
+
+
+def test_derive_seed_is_key_sensitive() -> None:
+    keys = [
+        ("fig4-model", "a", 2, 0),
+        ("fig4-model", "a", 2, 1),  # another trial
+        ("fig4-model", "b", 2, 0),  # another panel
+        ("fig4-model", "a", 8, 0),  # another width
+        ("fig4-data", "a", 2, 0),  # another stream
+        ("fig4-model", 2, "a", 0),  # same parts, other order
+        ("fig4-model", "a", "2", 0),  # a string, not the number
+    ]
+    seeds = [derive_seed(0, *k) for k in keys]
+    assert len(set(seeds)) == len(keys)
+    # the root seed matters too
+    assert derive_seed(1, *keys[0]) != derive_seed(0, *keys[0])
+
+
+def test_derive_seed_does_not_depend_on_the_order_of_the_calls() -> None:
+    keys = [("7-model", eta, s2, t) for eta in (0.0, 4.0) for s2 in (0.0, 2.0) for t in range(5)]
+    forward = {k: derive_seed(3, *k) for k in keys}
+    shuffled = list(keys)
+    random.Random(0).shuffle(shuffled)
+    backward = {k: derive_seed(3, *k) for k in shuffled}
+    assert forward == backward
+    assert len(set(forward.values())) == len(keys)
+
+
+def test_figure_jobs_pair_designs_and_do_not_depend_on_the_trial_count() -> None:
+    for make, settings in (
+        (fig4.jobs, TINY.fig4),
+        (fig7_8.grid_jobs, TINY.grid),
+        (fig7_8.steps_jobs, TINY.steps),
+    ):
+        three = make(replace(settings, trials=3), 0)
+        one = make(replace(settings, trials=1), 0)
+        assert len({j.job_id for j in three}) == len(three)  # unique ids
+        trial0 = [j for j in three if dict(j.labels)["trial"] == 0]
+        assert [(j.job_id, j.seed, j.data) for j in trial0] == [
+            (j.job_id, j.seed, j.data) for j in one
+        ]
+        # designs of one cell and trial share their seed and their data (paired)
+        by_pair: dict[tuple, set] = {}
+        for j in three:
+            labels = {k: v for k, v in j.labels if k != "design"}
+            by_pair.setdefault(tuple(sorted(labels.items())), set()).add((j.seed, j.data))
+        assert all(len(v) == 1 for v in by_pair.values())
+        # and different trials get different seeds
+        assert len({next(iter(v))[0] for v in by_pair.values()}) > 1
+
+
+# --- make_shards ------------------------------------------------------------------------
+
+LATE = ModelSpec("latent", "late", 8)
+PRO = ModelSpec("latent", "pro", 8)
+CONFIG = TrainConfig(objective="regression", protocol="fixed-steps", max_steps=10, eval_every=10)
+
+
+def _fake_job(i: int, spec: ModelSpec) -> Job:
+    return Job(
+        f"job{i}", spec, ("recipe", i // 2), 100 + i, (("trial", i), ("design", spec.design))
+    )
+
+
+def test_make_shards_groups_by_spec_in_first_seen_order_and_cuts_chunks() -> None:
+    specs = [PRO, LATE, PRO, LATE, PRO, PRO, LATE]
+    jobs = [_fake_job(i, s) for i, s in enumerate(specs)]
+    shards = make_shards(jobs, CONFIG, chunk=2, device="cpu", threads=3)
+    assert [[j.job_id for j in s.jobs] for s in shards] == [
+        ["job0", "job2"],
+        ["job4", "job5"],
+        ["job1", "job3"],
+        ["job6"],
+    ]
+    assert [s.spec for s in shards] == [PRO, PRO, LATE, LATE]
+    assert all(len({j.spec for j in s.jobs}) == 1 for s in shards)
+    assert all(s.config == CONFIG and s.device == "cpu" and s.threads == 3 for s in shards)
+    # every job exactly once, whatever the chunk
+    for chunk in (1, 3, 100):
+        shards = make_shards(jobs, CONFIG, chunk=chunk, device="cpu")
+        ids = sorted(j.job_id for s in shards for j in s.jobs)
+        assert ids == sorted(j.job_id for j in jobs)
+        assert max(len(s.jobs) for s in shards) <= chunk
+    assert len(make_shards(jobs, CONFIG, chunk=100, device="cpu")) == 2  # one per spec
+
+
+# --- run_sweep: retries and failures ----------------------------------------------------
+
+
+def _steps_jobs() -> list[Job]:
+    return fig7_8.steps_jobs(TINY.steps, 0)  # 4 real (tiny) models: 2 trials x late/pro
+
+
+def _sweep_table(tmp_path, name: str, run_shard=None, monkeypatch=None) -> pd.DataFrame:
+    jobs = _steps_jobs()
+    if run_shard is not None:
+        monkeypatch.setattr(sweep, "run_shard", run_shard)
+    store = ResultsStore(tmp_path, name, "cfg", [j.job_id for j in jobs])
+    shards = make_shards(jobs, fig7_8.steps_config(TINY.steps), chunk=1, device="cpu")
+    run_sweep(shards, store, executor_factory=lambda: None)
+    return store.rebuild()
+
+
+def _flaky(real, fail_on: str, times: int, calls: dict[str, int]):
+    def run_shard(shard):
+        key = shard.jobs[0].job_id
+        calls[key] = calls.get(key, 0) + 1
+        if key == fail_on and calls[key] <= times:
+            raise RuntimeError(f"planted failure {calls[key]}")
+        return real(shard)
+
+    return run_shard
+
+
+@pytest.fixture(scope="module")
+def clean_table(tmp_path_factory) -> pd.DataFrame:
+    table = _sweep_table(tmp_path_factory.mktemp("clean"), "clean")
+    assert set(table["status"]) <= {"ok", "diverged"}
+    return table.drop(columns="shard_seconds")
+
+
+def test_a_shard_failing_once_is_retried_and_gives_the_clean_rows(
+    tmp_path, monkeypatch, clean_table
+) -> None:
+    real = sweep.run_shard
+    target = _steps_jobs()[1].job_id
+    calls: dict[str, int] = {}
+    table = _sweep_table(tmp_path, "t", _flaky(real, target, 1, calls), monkeypatch)
+    assert calls[target] == 2
+    assert all(n == 1 for k, n in calls.items() if k != target)
+    assert "error" not in table.columns
+    pd.testing.assert_frame_equal(table.drop(columns="shard_seconds"), clean_table)
+
+
+def test_a_shard_failing_twice_is_marked_failed_and_a_rerun_retries_it(
+    tmp_path, monkeypatch, clean_table
+) -> None:
+    real = sweep.run_shard
+    target = _steps_jobs()[2].job_id
+    calls: dict[str, int] = {}
+    table = _sweep_table(tmp_path, "t", _flaky(real, target, 99, calls), monkeypatch)
+    assert calls[target] == 2  # tried, retried once, given up
+    failed = table[table["job_id"] == target]
+    assert list(failed["status"]) == ["failed"]
+    assert "RuntimeError: planted failure 2" in failed["error"].iloc[0]
+    others = table[table["job_id"] != target].drop(columns=["shard_seconds", "error"])
+    expected = clean_table[clean_table["job_id"] != target]
+    pd.testing.assert_frame_equal(
+        others.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False
+    )
+    # "failed" is a worker error, not a result: a rerun trains that model again
+    # (and only it), and its new row replaces the failed one
+    calls.clear()
+    rerun = _sweep_table(tmp_path, "t", _flaky(real, target, 0, calls), monkeypatch)
+    assert calls == {target: 1}
+    assert set(rerun["status"]) <= {"ok", "diverged"}
+    pd.testing.assert_frame_equal(
+        rerun.drop(columns=["shard_seconds", "error"], errors="ignore"), clean_table
+    )
+
+
+def test_retry_rounds_ask_the_executor_factory_again(tmp_path, monkeypatch) -> None:
+    jobs = [_fake_job(i, s) for i, s in enumerate([LATE, PRO, LATE, PRO])]
+    attempts: dict[str, int] = {}
+
+    def fake_run_shard(shard):
+        key = shard.jobs[0].job_id
+        attempts[key] = attempts.get(key, 0) + 1
+        if key == "job0" and attempts[key] == 1:
+            raise OSError("worker died")
+        return [{"job_id": j.job_id, "status": "ok", "test_mse": 1.0} for j in shard.jobs]
+
+    monkeypatch.setattr(sweep, "run_shard", fake_run_shard)
+    rounds = []
+    progress = []
+    store = ResultsStore(tmp_path, "t", "cfg", [j.job_id for j in jobs])
+    run_sweep(
+        make_shards(jobs, CONFIG, chunk=1, device="cpu"),
+        store,
+        executor_factory=lambda: rounds.append(1),  # returns None: run in this process
+        progress=progress.append,
+    )
+    assert len(rounds) == 2  # the first round, then one retry round
+    assert sum(progress) == len(jobs)
+    table = store.rebuild()
+    assert list(table["job_id"]) == [j.job_id for j in jobs]
+    assert set(table["status"]) == {"ok"}
+    # nothing left to do: no executor, no training
+    rounds.clear()
+    attempts.clear()
+    run_sweep(
+        make_shards(jobs, CONFIG, chunk=1, device="cpu"),
+        store,
+        executor_factory=lambda: rounds.append(1),
+    )
+    assert rounds == [] and attempts == {}
+
+
+# --- analysis: diverged rows are left out ------------------------------------------------
+
+
+def _grid_table() -> pd.DataFrame:
+    """Cell (0, 0): two complete pairs, late 1.0 / pro 0.9 and late 2.0 / pro 1.8 (+10%
+    each), and a third pair whose pro diverged (its huge MSE would dominate any mean).
+    Cell (1, 0): one complete pair late 0.5 / pro 0.6 (-20%) and one whose late diverged.
+    """
+    rows = []
+
+    def add(eta, trial, late, pro, late_status="ok", pro_status="ok"):
+        for design, mse, status in (("late", late, late_status), ("pro", pro, pro_status)):
+            rows.append(
+                {
+                    "figure": "7",
+                    "eta": eta,
+                    "sigma2": 0.0,
+                    "design": design,
+                    "trial": trial,
+                    "status": status,
+                    "test_mse": mse,
+                    "mse_noise_0": mse,
+                    "mse_noise_0.5": mse + 1.0 if design == "late" else mse + 0.5,
+                    "mse_step_100": mse,
+                }
+            )
+
+    add(0.0, 0, 1.0, 0.9)
+    add(0.0, 1, 2.0, 1.8)
+    add(0.0, 2, 1.0, 1e12, pro_status="diverged")
+    add(1.0, 0, 0.5, 0.6)
+    add(1.0, 1, np.nan, 0.1, late_status="diverged")
+    return pd.DataFrame(rows)
+
+
+def test_pairs_keep_only_complete_ok_pairs() -> None:
+    p = analysis.pairs(_grid_table(), "test_mse", ["eta", "sigma2", "trial"])
+    assert list(zip(p["eta"], p["trial"], strict=True)) == [(0.0, 0), (0.0, 1), (1.0, 0)]
+    assert_close(p["test_mse_late"].to_numpy(), [1.0, 2.0, 0.5], dtype=F64)
+    assert_close(p["test_mse_pro"].to_numpy(), [0.9, 1.8, 0.6], dtype=F64)
+
+
+def test_grid_improvement_leaves_diverged_pairs_out() -> None:
+    cells = analysis.grid_improvement(_grid_table()).set_index("eta")
+    assert_close(cells.loc[0.0, "improvement"], 10.0, dtype=F64)
+    assert_close(cells.loc[1.0, "improvement"], -20.0, dtype=F64)
+    assert cells.loc[0.0, "win_fraction"] == 1.0 and cells.loc[1.0, "win_fraction"] == 0.0
+    assert cells.loc[0.0, "n"] == 2 and cells.loc[1.0, "n"] == 1
+
+
+def test_improvement_summary_on_hand_checkable_pairs() -> None:
+    s = analysis.improvement_summary(np.array([1.0, 2.0, 0.5]), np.array([0.9, 1.8, 0.6]))
+    assert s.n_pairs == 3
+    assert_close(s.win_fraction, 2 / 3, dtype=F64)
+    assert_close(s.mean_improvement, 0.0, dtype=F64)  # (10 + 10 - 20) / 3
+    assert s.ci_low <= s.mean_improvement <= s.ci_high
+    two = analysis.improvement_summary(np.array([1.0, 2.0]), np.array([0.9, 1.8]))
+    assert two.n_pairs == 2 and two.win_fraction == 1.0
+    assert_close(two.mean_improvement, 10.0, dtype=F64)
+    assert_close([two.ci_low, two.ci_high], [10.0, 10.0], dtype=F64)  # no spread
+
+
+def test_steps_and_robustness_summaries_leave_diverged_pairs_out() -> None:
+    table = _grid_table()
+    steps = analysis.steps_summary(table)
+    assert list(steps["steps"]) == [100]
+    assert steps["n"].iloc[0] == 3
+    assert_close(steps["mean_improvement"].iloc[0], 0.0, dtype=F64)
+    rob = analysis.robustness_pairs(table)
+    assert len(rob) == 3
+    # perf = -MSE at levels (0, 0.5); late loses 1.0 between them, pro 0.5: pro is
+    # the more robust. Trapezoid: AUC = 0.5 * (perf(0) + perf(0.5)) / 2.
+    late0 = np.array([1.0, 2.0, 0.5])
+    pro0 = np.array([0.9, 1.8, 0.6])
+    auc_late = 0.5 * 0.5 * (-late0 + -(late0 + 1.0))
+    auc_pro = 0.5 * 0.5 * (-pro0 + -(pro0 + 0.5))
+    assert_close(rob["delta_auc"].to_numpy(), auc_pro - auc_late, dtype=F64)
+    assert_close(rob["effective_robustness"].to_numpy(), [0.5, 0.5, 0.5], dtype=F64)
+    auc = analysis.model_robust_auc(table)
+    assert np.isnan(auc[table["test_mse"].isna().to_numpy()]).all()
+
+
+def test_width_summary_leaves_diverged_models_out() -> None:
+    table = pd.DataFrame(
+        {
+            "panel": ["a"] * 4,
+            "width": [2] * 4,
+            "design": ["late", "late", "late", "pro"],
+            "trial": [0, 1, 2, 0],
+            "status": ["ok", "ok", "diverged", "ok"],
+            "test_accuracy": [0.25, 0.75, 0.0, 0.5],
+        }
+    )
+    s = analysis.width_summary(table).set_index("design")
+    assert s.loc["late", "n"] == 2 and s.loc["pro", "n"] == 1
+    assert_close(s.loc["late", "mean"], 0.5, dtype=F64)
+    assert s.loc["late", "ci_low"] <= 0.5 <= s.loc["late", "ci_high"]
