@@ -35,6 +35,7 @@ from .linear import (
     is_early_reachable,
     is_late_reachable,
     late_constraints,
+    maximum_rank,
     paper_block_expansion,
     paper_example_matrix,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "jacobian_dimension",
     "jacobian_dimensions",
     "late_constraints",
+    "maximum_rank",
     "monomial_counts",
     "monomials_by_multidegree",
     "output_polynomial",

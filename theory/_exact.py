@@ -26,12 +26,13 @@ from sympy import QQ, ZZ, Rational
 from sympy.polys.matrices import DomainMatrix
 
 __all__ = [
+    "POINT_RANGE",
     "Dual",
+    "dual_leaves",
     "exact_rank",
     "hstack",
     "random_point",
     "vstack",
-    "POINT_RANGE",
 ]
 
 #: Half-width of the integer range the random evaluation points are drawn from.

@@ -87,6 +87,8 @@ LINEAR_GRID = [(D, d, K) for D in range(1, 4) for d in range(1, 4) for K in rang
 PRO_VARIANTS = [("add", None, 2), ("concat", None, 2), ("add", 1, 2), ("concat", 2, 3)]
 #: The multiplicative network of the claims: 2 modalities of dimension 2.
 NET = {"n": 2, "D": 2, "width1": 3, "width2": 3}
+NET_NOTE = "n=2, D=2, widths 3/3"
+PRO_NOTE = NET_NOTE + ", pro R=2 'add'"
 
 
 @functools.cache
@@ -122,7 +124,7 @@ def _closed_forms_agree() -> bool:
 def _grid_note() -> str:
     n = len(LINEAR_GRID)
     if _closed_forms_agree():
-        return f"Jacobian ranks = closed forms in all {n} cases D,d<=3, K<=4"
+        return f"Jacobian ranks = closed forms in all {n} cases"
     return "WARNING: a Jacobian rank differs from its closed form"
 
 
@@ -401,8 +403,8 @@ def _fmt_bidegrees(counts: dict) -> str:
 
 
 @functools.cache
-def _dims(design: str, bias: bool, p: int | None = None) -> dict[str, int]:
-    net = ProductNet(design, bias=bias, p=p, **NET)
+def _dims(design: str, bias: bool, p: int | None = None, context: str = "add") -> dict[str, int]:
+    net = ProductNet(design, bias=bias, p=p, context=context, **NET)
     parts = {"degree4": "degree4", "asymmetric": "asymmetric"}
     return multiplicative.jacobian_dimensions(net, parts)
 
@@ -459,8 +461,8 @@ def _decide_concat_first() -> tuple[Verdict, str]:
     if early == total and late < total:
         return CORRECTED, (
             f"true of the concatenate-first design, which is early fusion (the sentence says "
-            f"late): its degree-4 part has dim {early} of {total}; the per-modality (late) "
-            f"design reaches {late}"
+            f"late): {NET_NOTE}, its degree-4 part has dim {early} of {total}; the "
+            f"per-modality (late) design reaches {late}"
         )
     if early == total and late == total:
         return HOLDS, "both designs reach every quartic"
@@ -474,8 +476,8 @@ def _decide_pro_asymmetric() -> tuple[Verdict, str]:
     sup = multiplicative.support_by_multidegree(ProductNet("pro", bias=False, **NET), max_degree=5)
     first_odd = min((sum(k) for k in sup if any(x % 2 for x in k)), default=None)
     base = (
-        f"asymmetric (3,1)+(1,3) part of pro fusion (R=2): dim {with_bias} of {total} with "
-        f"biases, {without} without"
+        f"{PRO_NOTE}: asymmetric (3,1)+(1,3) part of pro fusion: dim {with_bias} of {total} "
+        f"with biases, {without} without"
     )
     if with_bias > 0 and without > 0:
         return HOLDS, base
@@ -491,6 +493,7 @@ def _decide_width_limit() -> tuple[Verdict, str]:
     ps = (1, 2, 3)
     bias_dims = [_dims("pro", True, p)["asymmetric"] for p in ps]
     nobias_dims = [_dims("pro", False, p)["asymmetric"] for p in ps]
+    concat_same = [_dims("pro", True, p, "concat")["asymmetric"] for p in ps] == bias_dims
     early = _dims("early", True)["asymmetric"]
     deg5 = [
         multiplicative.jacobian_dimensions(
@@ -501,8 +504,8 @@ def _decide_width_limit() -> tuple[Verdict, str]:
     grows = any(b > a for a, b in zip(bias_dims, bias_dims[1:], strict=False))
     limited = bias_dims[1] < early
     base = (
-        f"asymmetric degree-4 dim for p = 1, 2, 3: {bias_dims} with biases (early: {early}), "
-        f"{nobias_dims} without"
+        f"{PRO_NOTE}: asymmetric degree-4 dim for p = 1, 2, 3: {bias_dims} with biases "
+        f"(early: {early}{'; same for concat' if concat_same else ''}), {nobias_dims} without"
     )
     if grows and limited:
         return HOLDS, base
@@ -529,8 +532,8 @@ def _decide_between() -> tuple[Verdict, str]:
     if any(between.values()):
         return CORRECTED, "degree-4 dims " + text
     return FALSE, (
-        "degree-4 dims never strictly between: " + text + " (pro equals late without biases, "
-        "early with them, at every p)"
+        f"{PRO_NOTE}: degree-4 dims never strictly between: " + text + " (pro equals late "
+        "without biases, early with them, at every p)"
     )
 
 

@@ -60,13 +60,15 @@ from ._exact import Dual, dual_leaves, exact_rank, hstack, random_point, vstack
 
 __all__ = [
     "BlockEntry",
-    "Design",
     "Context",
+    "Design",
     "block_expansion",
+    "check_block_expansion_explicit",
     "compare_block_expansion",
     "early_constraints",
     "effective_matrix",
     "evaluate_effective_matrix",
+    "generic_output_matrix",
     "generic_rank",
     "generic_rank_closed_form",
     "image_dimension",
@@ -75,6 +77,7 @@ __all__ = [
     "is_early_reachable",
     "is_late_reachable",
     "late_constraints",
+    "maximum_rank",
     "naive_pro_shape_error",
     "paper_block_expansion",
     "paper_example_matrix",
@@ -318,6 +321,16 @@ def generic_rank_closed_form(design: Design, *, D: int, d: int, K: int) -> int:
     if design == "early":
         return min(2 * d, K, 2 * D)
     return min(K, 2 * min(d, K, D))
+
+
+def maximum_rank(design: Design, *, D: int, d: int, K: int) -> int:
+    """Maximum rank of the effective matrix over all weights.
+
+    Equal to the generic rank (:func:`generic_rank_closed_form`): the set of
+    weights where the rank is maximal is a nonempty Zariski-open, hence dense, set.
+    Pro fusion has late fusion's maximum rank (its image equals late fusion's).
+    """
+    return generic_rank_closed_form(design, D=D, d=d, K=K)
 
 
 # ----------------------------------------------------------------- membership tests
