@@ -38,6 +38,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from queue import Empty
 
 import torch
 from progfusion.figures.tasks import LatentRecipe
@@ -92,7 +93,8 @@ def _sync(device: str) -> None:
 def _warm_up(settings: Settings, data: list) -> None:
     """Run both trainers once, briefly, so that first-call costs stay off the clock."""
     short = TrainConfig(protocol="fixed-steps", batch_size=settings.batch, max_steps=3)
-    train_stack(settings.spec.build, [0, 1], data[:2], short, device=settings.device)
+    few = data[:2]
+    train_stack(settings.spec.build, list(range(len(few))), few, short, device=settings.device)
     train_one(settings.spec.build, 0, data[0], short, device=settings.device)
     _sync(settings.device)
 
@@ -142,7 +144,15 @@ def measure(settings: Settings, mode: str, seeds: list[int], workers: int) -> tu
     ]
     for p in procs:
         p.start()
-    outs = [queue.get() for _ in procs]
+    outs = []
+    while len(outs) < len(procs):
+        try:
+            outs.append(queue.get(timeout=1.0))
+        except Empty:
+            if any(p.exitcode for p in procs):  # a worker died: do not wait for it
+                for p in procs:
+                    p.kill()
+                raise RuntimeError("a benchmark worker failed (see its traceback above)") from None
     for p in procs:
         p.join()
         if p.exitcode:

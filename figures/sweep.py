@@ -235,9 +235,9 @@ def run_sweep(
 ) -> None:
     """Train every shard not yet in ``store`` and add each one's rows as it finishes.
 
-    ``executor_factory`` returns the executor (None: run in this process); it is
-    called again for each retry round, so a broken process pool (a worker died)
-    is replaced and the remaining shards go on. Each shard is retried
+    ``executor_factory`` returns the executor (None: run in this process; see
+    :func:`open_executors`); it is called again for each retry round, so a broken
+    process pool (a worker died) is replaced and the remaining shards go on. Each shard is retried
     ``retries`` times before its models are marked ``"failed"``.
     """
     done = store.done()

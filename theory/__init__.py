@@ -6,7 +6,9 @@ Nonlinearity" and "Technical Analysis".
 - :mod:`.multiplicative`: the pairwise-product network, its monomials by
   multidegree, Jacobian dimensions of parts, feature and monomial counts;
 - :mod:`.identity`: the c = 0 identity, proved, and counterexamples;
-- :mod:`.claims`: every claim with its computed verdict (``progfusion theory``).
+- :mod:`.claims`: every claim with its computed verdict (``progfusion theory``);
+- :mod:`.errata`: the appendix's typographical and mathematical errata, each with
+  its corrected expression (computed for the mathematical ones).
 
 This subpackage imports nothing else of ``progfusion`` (sympy and numpy only).
 """
@@ -20,6 +22,7 @@ from .claims import (
     render_counts_table,
     update_readme,
 )
+from .errata import Erratum, errata, render_errata
 from .identity import Counterexample, IdentityProof, find_counterexample, prove_identity
 from .linear import (
     block_expansion,
@@ -57,6 +60,7 @@ __all__ = [
     "Claim",
     "ClaimResult",
     "Counterexample",
+    "Erratum",
     "IdentityProof",
     "MonomialCounts",
     "ProductNet",
@@ -64,6 +68,7 @@ __all__ = [
     "compare_block_expansion",
     "early_constraints",
     "effective_matrix",
+    "errata",
     "evaluate_claims",
     "evaluate_effective_matrix",
     "find_counterexample",
@@ -87,6 +92,7 @@ __all__ = [
     "prove_identity",
     "render_claims_table",
     "render_counts_table",
+    "render_errata",
     "support_by_multidegree",
     "symbolic_absent",
     "update_readme",

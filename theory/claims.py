@@ -37,6 +37,7 @@ from typing import Literal
 import sympy as sp
 
 from . import identity, linear, multiplicative
+from .errata import render_errata  # re-exported: `progfusion report` looks it up here
 from .multiplicative import ProductNet
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "evaluate_claims",
     "render_claims_table",
     "render_counts_table",
+    "render_errata",
     "update_readme",
 ]
 

@@ -1,0 +1,185 @@
+"""The ``progfusion`` command line (figures/cli.py, figures/redraw.py).
+
+Checked: the installed console script answers ``--help`` and ``--version``; every
+bad argument exits with code 2 and one line on stderr naming what was wrong,
+before anything is trained or written; ``plot TABLE`` redraws Figures 4, 7 and 8
+from a tiny run's tables alone, without training, into the same pixels.
+(``--scheduler`` without Dask is not tested: Dask is installed where the tests run.)
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from progfusion.figures import sweep
+from progfusion.figures.cli import main
+
+
+def _console_script() -> list[str]:
+    """The installed ``progfusion`` script (the one in this interpreter's bin folder)."""
+    script = shutil.which("progfusion", path=str(Path(sys.executable).parent))
+    if script is None:  # pragma: no cover - not installed as a script
+        pytest.skip("the progfusion console script is not installed next to this Python")
+    return [script]
+
+
+# --- help and version ---------------------------------------------------------------------
+
+
+def test_help_exits_0_and_lists_the_commands() -> None:
+    done = subprocess.run([*_console_script(), "--help"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    for command in ("figures", "figure", "plot", "theory", "report"):
+        assert command in done.stdout
+    assert done.stderr == ""
+
+
+def test_version_exits_0_and_prints_the_installed_version() -> None:
+    done = subprocess.run([*_console_script(), "--version"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"progfusion {metadata.version('progfusion')}"
+
+
+@pytest.mark.parametrize("command", [["figures"], ["figure"], ["plot"], ["report"]])
+def test_subcommand_help_exits_0(command, capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([*command, "--help"])
+    assert exc.value.code == 0
+    assert "usage: progfusion" in capsys.readouterr().out
+
+
+# --- bad arguments --------------------------------------------------------------------------
+
+
+def _assert_one_line_error(argv: list[str], words: list[str], capsys) -> str:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    err = captured.err
+    assert err.endswith("\n") and err.count("\n") == 1, f"not one line: {err!r}"
+    for word in words:
+        assert word in err, f"{word!r} not in {err!r}"
+    return err
+
+
+BAD_RUN_ARGS = [
+    (["figure", "5"], ["number", "'5'"]),
+    (["figure", "7", "--trials", "0"], ["--trials", "'0'"]),
+    (["figure", "7", "--trials", "x"], ["--trials", "'x'"]),
+    (["figure", "7", "--seed", "-1"], ["--seed", "'-1'"]),
+    (["figure", "7", "--preset", "huge"], ["--preset", "'huge'"]),
+    (["figure", "7", "--protocol", "nope"], ["--protocol", "'nope'"]),
+    (["figures", "--workers", "0"], ["--workers"]),
+    (["figures", "--chunk", "-3"], ["--chunk"]),
+    (["figures", "--device", "tpu"], ["--device", "'tpu'"]),
+    (["figures", "--bogus"], ["--bogus"]),
+    (["figure"], ["number"]),
+    ([], ["command"]),
+]
+
+
+@pytest.mark.parametrize(("argv", "words"), BAD_RUN_ARGS, ids=lambda v: " ".join(v))
+def test_bad_arguments_exit_2_with_one_line_naming_them(argv, words, tmp_path, capsys) -> None:
+    out = tmp_path / "never"
+    if argv and argv[0] in ("figure", "figures"):
+        argv = [*argv, "--out", str(out)]
+    _assert_one_line_error(argv, words, capsys)
+    assert not out.exists()  # nothing trained, nothing written
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is available here")
+def test_device_cuda_without_a_gpu_exits_2(tmp_path, capsys) -> None:
+    out = tmp_path / "never"
+    argv = ["figure", "7", "--preset", "tiny", "--device", "cuda", "--out", str(out)]
+    _assert_one_line_error(argv, ["--device", "cuda"], capsys)
+    assert not out.exists()
+
+
+def _write(path: Path, content: bytes) -> Path:
+    path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"a,b\n1,2\n",  # a CSV, but not a results table
+        b"job_id,figure,status\n",  # a results table's header, no rows
+        b"job_id,figure,status\nx,5,ok\n",  # a figure that cannot be drawn
+        b"",  # empty
+        b'a,"b\n1,2\n',  # not valid CSV
+        b"\x00\xff\xfe\xfa",  # not text
+    ],
+    ids=["not-a-table", "no-rows", "figure-5", "empty", "bad-csv", "binary"],
+)
+def test_plot_on_a_file_that_is_not_a_results_table_exits_2(content, tmp_path, capsys) -> None:
+    path = _write(tmp_path / "mine.csv", content)
+    _assert_one_line_error(["plot", str(path)], ["plot", "mine.csv"], capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.csv"]
+
+
+def test_plot_on_a_missing_file_exits_2(tmp_path, capsys) -> None:
+    missing = tmp_path / "missing.csv"
+    _assert_one_line_error(["plot", str(missing)], ["plot", "missing.csv"], capsys)
+
+
+# --- plot: redraw from the tables alone ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("tiny")
+    argv = ["figures", "--preset", "tiny", "--trials", "1", "--workers", "1", "--quiet"]
+    assert main([*argv, "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture
+def no_training(monkeypatch) -> list[int]:
+    calls: list[int] = []
+
+    def train_stack(factory, seeds, *args, **kwargs):
+        calls.append(len(seeds))
+        raise AssertionError("plot trained a model")
+
+    monkeypatch.setattr(sweep, "train_stack", train_stack)
+    return calls
+
+
+@pytest.mark.parametrize("n", ["4", "7", "8"])
+def test_plot_redraws_a_figure_from_its_table_without_training(
+    n, tiny_run, no_training, tmp_path, capsys
+) -> None:
+    out = tmp_path / "redrawn"
+    open_before = set(plt.get_fignums())
+    assert main(["plot", str(tiny_run / f"figure{n}.csv"), "--out", str(out)]) == 0
+    assert set(plt.get_fignums()) <= open_before  # the figure drawn is closed
+    assert no_training == []
+    assert sorted(p.name for p in out.iterdir()) == [f"figure{n}.pdf", f"figure{n}.png"]
+    assert (out / f"figure{n}.pdf").read_bytes().startswith(b"%PDF")
+    # the same pixels as the figure drawn by the run itself
+    redrawn = mpimg.imread(out / f"figure{n}.png")
+    original = mpimg.imread(tiny_run / f"figure{n}.png")
+    assert np.array_equal(redrawn, original)
+    assert f"figure{n}.png" in capsys.readouterr().out
+
+
+def test_plot_writes_beside_the_table_by_default(tiny_run, no_training, tmp_path) -> None:
+    # figure7.csv alone, without figure7b.csv beside it: panel (a) only
+    table = shutil.copy(tiny_run / "figure7.csv", tmp_path / "figure7.csv")
+    assert main(["plot", str(table)]) == 0
+    assert no_training == []
+    assert (tmp_path / "figure7.png").is_file() and (tmp_path / "figure7.pdf").is_file()
+    image = mpimg.imread(tmp_path / "figure7.png")
+    assert image.ndim == 3 and image.shape[0] > 100
