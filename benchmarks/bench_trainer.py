@@ -62,6 +62,7 @@ class Settings:
     batch: int
     device: str
     chunk: int  # models per stack on one process (0: all of them in one stack)
+    init: str = "factory"  # "hashed": per-seed initialisation computed on the device
 
     @property
     def spec(self) -> ModelSpec:
@@ -94,8 +95,15 @@ def _warm_up(settings: Settings, data: list) -> None:
     """Run both trainers once, briefly, so that first-call costs stay off the clock."""
     short = TrainConfig(protocol="fixed-steps", batch_size=settings.batch, max_steps=3)
     few = data[:2]
-    train_stack(settings.spec.build, list(range(len(few))), few, short, device=settings.device)
-    train_one(settings.spec.build, 0, data[0], short, device=settings.device)
+    train_stack(
+        settings.spec.build,
+        list(range(len(few))),
+        few,
+        short,
+        device=settings.device,
+        init=settings.init,
+    )
+    train_one(settings.spec.build, 0, data[0], short, device=settings.device, init=settings.init)
     _sync(settings.device)
 
 
@@ -104,12 +112,17 @@ def _train(settings: Settings, mode: str, seeds: list[int], data: list) -> list[
     spec, cfg, dev = settings.spec, settings.config, settings.device
     if mode == "naive":
         pairs = zip(seeds, data, strict=True)
-        return [train_one(spec.build, s, d, cfg, device=dev).test_metric for s, d in pairs]
+        return [
+            train_one(spec.build, s, d, cfg, device=dev, init=settings.init).test_metric
+            for s, d in pairs
+        ]
     chunk = settings.chunk or len(seeds)
     metrics: list[float] = []
     for a in range(0, len(seeds), chunk):
         part = slice(a, a + chunk)
-        results = train_stack(spec.build, seeds[part], data[part], cfg, device=dev)
+        results = train_stack(
+            spec.build, seeds[part], data[part], cfg, device=dev, init=settings.init
+        )
         metrics += [r.test_metric for r in results]
     return metrics
 
@@ -193,6 +206,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--chunk", type=int, default=None, help="models per stack (default 256 CPU, 0=all CUDA)"
     )
+    p.add_argument(
+        "--init",
+        default="factory",
+        choices=["factory", "hashed"],
+        help="model initialisation (hashed: computed for all models on the device)",
+    )
     p.add_argument("--quick", action="store_true", help="tiny settings, for a smoke test")
     p.add_argument("--out", default=None, help="also write a JSON run record here")
     args = p.parse_args(argv)
@@ -228,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     for design in args.designs:
         for n in args.n:
             settings = Settings(
-                design, args.steps, args.samples, args.batch, args.device, args.chunk
+                design, args.steps, args.samples, args.batch, args.device, args.chunk, args.init
             )
             seeds = list(range(n))
             naive_seeds = seeds[: max(args.workers, min(n, args.naive_max))]

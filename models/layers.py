@@ -70,6 +70,7 @@ class Linear(nn.Module):
 
     def reset_parameters(self) -> None:
         bound = 1.0 / math.sqrt(self.in_features)
+        self.init_bound = bound  # read by the trainer's per-seed initialisation (init.py)
         nn.init.uniform_(self.weight, -bound, bound)
         if self.bias is not None:
             nn.init.uniform_(self.bias, -bound, bound)

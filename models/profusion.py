@@ -101,8 +101,8 @@ def _input_width(encoder: nn.Module, i: int, input_dims: Sequence[int] | None) -
 def _bias_free(in_dim: int, out_dim: int, *, bound_in: int | None = None) -> Linear:
     layer = Linear(in_dim, out_dim, bias=False)
     if bound_in is not None:  # initialise like the columns of a widened layer
-        bound = 1.0 / math.sqrt(bound_in)
-        nn.init.uniform_(layer.weight, -bound, bound)
+        layer.init_bound = 1.0 / math.sqrt(bound_in)
+        nn.init.uniform_(layer.weight, -layer.init_bound, layer.init_bound)
     return layer
 
 

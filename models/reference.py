@@ -42,10 +42,11 @@ def train_one(
     *,
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float32,
+    init: str = "factory",
 ) -> ModelResult:
-    """Train one model alone; same protocol and result fields as ``train_stack``."""
+    """Train one model alone; same protocol, ``init`` and result fields as ``train_stack``."""
     device = torch.device(device)
-    model = build_model(factory, seed).to(device=device, dtype=dtype)
+    model = build_model(factory, seed, init=init).to(device=device, dtype=dtype)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas, eps=config.eps)
     xs = [x.to(device=device, dtype=dtype) for x in data.train.inputs]
     y = data.train.target.to(device)

@@ -27,12 +27,14 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 from .data import ModelData, Split, stack_splits
+from .init import hashed_init
 from .layers import STACK_AWARE
 from .protocol import TrainConfig, batch_indices, epoch_permutation, model_seeds
 
 __all__ = ["ModelResult", "train_stack", "build_model", "stack_path", "loss_and_metric"]
 
 Path = Literal["auto", "fast", "vmap"]
+InitScheme = Literal["factory", "hashed"]
 
 
 @dataclass
@@ -71,17 +73,36 @@ class ModelResult:
     state: dict[str, Tensor] | None = None
 
 
-def build_model(factory: Callable[[], nn.Module], seed: int) -> nn.Module:
-    """Build one model with the initialisation that ``seed`` gives it.
-
-    The factory runs under ``torch.manual_seed(init_seed)`` inside
-    :func:`torch.random.fork_rng`, so the caller's global random state is left as
-    it was.
-    """
+def _build(factory: Callable[[], nn.Module], seed: int) -> nn.Module:
     init_seed, _ = model_seeds(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(init_seed)
         return factory()
+
+
+def build_model(
+    factory: Callable[[], nn.Module], seed: int, *, init: InitScheme = "factory"
+) -> nn.Module:
+    """Build one model with the initialisation that ``seed`` gives it.
+
+    The factory runs under ``torch.manual_seed(init_seed)`` inside
+    :func:`torch.random.fork_rng`, so the caller's global random state is left as
+    it was. With ``init="hashed"``, models made of stack-aware layers then get the
+    per-seed hashed initialisation of :mod:`.init` instead (the one a stack of any
+    size gives them; much faster for thousands of models).
+    """
+    model = _build(factory, seed)
+    flat = hashed_init(model, [seed]) if init == "hashed" else None
+    if flat is not None:
+        with torch.no_grad():
+            for p, values in zip(model.parameters(), _split(model, flat[0]), strict=True):
+                p.copy_(values)
+    return model
+
+
+def _split(model: nn.Module, row: Tensor) -> list[Tensor]:
+    sizes = [p.numel() for p in model.parameters()]
+    return [v.view(p.shape) for v, p in zip(row.split(sizes), model.parameters(), strict=True)]
 
 
 def stack_path(model: nn.Module) -> Literal["fast", "vmap"]:
@@ -115,15 +136,11 @@ def loss_and_metric(out: Tensor, target: Tensor, objective: str) -> tuple[Tensor
 class _Stack:
     """The live state of the models still training: flat parameters and Adam moments."""
 
-    def __init__(self, model: nn.Module, models: list[nn.Module], path: str, device, dtype):
+    def __init__(self, model: nn.Module, flat: Tensor, path: str, device, dtype):
         self.model = model
-        names = [n for n, _ in model.named_parameters()]
-        self.names = names
+        self.names = [n for n, _ in model.named_parameters()]
         self.shapes = [p.shape for _, p in model.named_parameters()]
         self.sizes = [p.numel() for _, p in model.named_parameters()]
-        flat = torch.stack(
-            [torch.cat([p.detach().reshape(-1) for p in m.parameters()]) for m in models]
-        )
         self.flat = flat.to(device=device, dtype=dtype)
         self.m = torch.zeros_like(self.flat)
         self.v = torch.zeros_like(self.flat)
@@ -198,6 +215,7 @@ def train_stack(
     lrs: Sequence[float] | None = None,
     return_state: bool = False,
     eval_chunk: int = 4096,
+    init: InitScheme = "factory",
 ) -> list[ModelResult]:
     """Train ``len(seeds)`` models of one architecture as one stack.
 
@@ -224,6 +242,14 @@ def train_stack(
         Also return each model's reported weights as a CPU state dict.
     eval_chunk
         Evaluation batch size (samples per forward pass), to bound memory.
+    init
+        ``"factory"`` (default): each model as its factory draws it under its seed
+        (one module build per model, about 1 ms each on a CPU);
+        ``"hashed"``: for models made of stack-aware layers, the per-seed hashed
+        initialisation of :mod:`.init`, computed for all models at once on the
+        device (same distribution; use it for thousands of models on a GPU).
+        Either way a model's initial weights depend only on its seed, and
+        :func:`build_model` with the same ``init`` reproduces them.
 
     Returns
     -------
@@ -239,6 +265,8 @@ def train_stack(
         raise ValueError(f"lrs: expected one learning rate per seed ({n_models}), got {len(lrs)}")
     if lrs is not None and not all(math.isfinite(lr) and lr > 0 for lr in lrs):
         raise ValueError(f"lrs must be finite and > 0, got {list(lrs)}")
+    if init not in ("factory", "hashed"):
+        raise ValueError(f"init must be 'factory' or 'hashed', got {init!r}")
     if path not in ("auto", "fast", "vmap"):
         raise ValueError(f"path must be 'auto', 'fast' or 'vmap', got {path!r}")
     early = config.protocol == "early-stopping"
@@ -248,13 +276,24 @@ def train_stack(
         raise ValueError("data: noise_levels need ModelData.corrupted_test for every model")
     device = torch.device(device)
 
-    models = [build_model(factory, s) for s in seeds]
-    template = models[0]
+    template = _build(factory, seeds[0])
+    # in the dtype a model built alone holds (float32), so that float64 training starts
+    # from the same values as build_model(...).to(float64), as train_one does
+    param_dtype = next(template.parameters()).dtype
+    flat = None
+    if init == "hashed":  # (N, P), computed on the device
+        flat = hashed_init(template, seeds, device=device, dtype=param_dtype)
+    if flat is None:  # any module: each model as its factory draws it under its seed
+        flat = torch.stack(
+            [
+                torch.cat([p.detach().reshape(-1) for p in _build(factory, s).parameters()])
+                for s in seeds
+            ]
+        )
     chosen = stack_path(template) if path == "auto" else path
     if chosen == "fast" and stack_path(template) != "fast":
         raise ValueError("path='fast' needs a model built from progfusion.models layers only")
-    stack = _Stack(template, models, chosen, device, dtype)
-    del models
+    stack = _Stack(template, flat, chosen, device, dtype)
 
     train = stack_splits([d.train for d in data], device=device, dtype=dtype)
     test = stack_splits([d.test for d in data], device=device, dtype=dtype)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import math
 import pickle
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -141,18 +142,27 @@ def assert_same(actual: ModelResult, expected: ModelResult) -> None:
 # --- equivalence: stack == alone == reference ------------------------------------------
 
 
+#: Per-model learning rates for the early-stopping runs: the fast learners stop within
+#: ~100 steps while the slow ones still improve, so models leave the stack at different
+#: times and some keep training (and improving) after others have left.
+SPREAD_LRS = [3e-3, 1e-2, 1e-3, 3e-3, 1e-2, 1e-3, 5e-3, 2e-3]
+
+
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("case", list(CASES))
 def test_stack_of_8_equals_alone_and_reference(case: str, protocol: str) -> None:
+    """Early stopping with per-model learning rates, fixed steps with one shared rate
+    (the two branches of the stacked Adam update)."""
     spec, _, objective = CASES[case]
     cfg = config(objective, protocol)
+    lrs = SPREAD_LRS if protocol == "early-stopping" else [cfg.lr] * len(SEEDS)
     data = data_for(case)
-    stacked = train_stack(spec.build, SEEDS, data, cfg, dtype=F64)
+    stacked = train_stack(spec.build, SEEDS, data, cfg, dtype=F64, lrs=lrs)
     assert [r.seed for r in stacked] == SEEDS
     assert all(r.status == "ok" for r in stacked)
-    for seed, d, result in zip(SEEDS, data, stacked, strict=True):
-        assert_same(result, train_one(spec.build, seed, d, cfg, dtype=F64))
-    alone = train_stack(spec.build, [SEEDS[4]], [data[4]], cfg, dtype=F64)
+    for seed, d, lr, result in zip(SEEDS, data, lrs, stacked, strict=True):
+        assert_same(result, train_one(spec.build, seed, d, replace(cfg, lr=lr), dtype=F64))
+    alone = train_stack(spec.build, [SEEDS[4]], [data[4]], cfg, dtype=F64, lrs=[lrs[4]])
     assert_same(alone[0], stacked[4])
     if protocol == "early-stopping":  # the case exercises stopping, not just max_steps,
         assert any(r.steps < cfg.max_steps for r in stacked)
@@ -428,3 +438,45 @@ def test_cuda_training_matches_cpu(case: str, dtype: torch.dtype, rtol: float) -
     for a, b in zip(gpu, cpu, strict=True):
         assert a.status == b.status == "ok"
         assert a.test_metric == pytest.approx(b.test_metric, rel=rtol)
+
+
+# --- the hashed initialisation (init="hashed") -------------------------------------------
+
+
+@pytest.mark.parametrize("case", ["latent-late", "latent-pro"])
+def test_hashed_init_stack_equals_alone_and_reference(case: str) -> None:
+    """init="hashed" computes every model's weights at once; a model in a stack still
+    equals the same seed alone and in the naive loop, and a permuted stack changes
+    nothing."""
+    spec, _, objective = CASES[case]
+    cfg = config(objective, "fixed-steps", max_steps=100)
+    data = data_for(case)
+    stacked = train_stack(spec.build, SEEDS, data, cfg, dtype=F64, init="hashed")
+    for seed, d, result in zip(SEEDS, data, stacked, strict=True):
+        assert_same(result, train_one(spec.build, seed, d, cfg, dtype=F64, init="hashed"))
+    order = SEEDS[::-1]
+    flipped = train_stack(spec.build, order, data[::-1], cfg, dtype=F64, init="hashed")
+    for result in flipped:
+        assert_same(result, stacked[SEEDS.index(result.seed)])
+    factory_init = train_stack(spec.build, SEEDS, data, cfg, dtype=F64)
+    assert any(a.test_metric != b.test_metric for a, b in zip(stacked, factory_init, strict=True))
+
+
+def test_hashed_init_draws_pytorch_bounds_and_keeps_pro_paired_with_late() -> None:
+    from progfusion.models.training import build_model
+
+    late = build_model(ModelSpec("latent", "late", 8).build, 7, init="hashed")
+    pro = build_model(ModelSpec("latent", "pro", 8).build, 7, init="hashed")
+    other = build_model(ModelSpec("latent", "late", 8).build, 8, init="hashed")
+    for name, value in late.state_dict().items():
+        assert torch.equal(pro.state_dict()[f"base.{name}"], value)  # same base weights
+        assert not torch.equal(other.state_dict()[name], value)  # another seed differs
+    first = late.encoders[0][0].weight.detach()  # Linear(16, 8): uniform within 1/sqrt(16)
+    assert first.abs().max() <= 0.25 and first.abs().max() > 0.2
+    assert abs(float(first.mean())) < 0.1
+
+
+def test_unknown_init_is_rejected() -> None:
+    spec, _, objective = CASES["latent-late"]
+    with pytest.raises(ValueError, match="init"):
+        train_stack(spec.build, [0], data_for("latent-late", [0]), config(objective), init="x")
