@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC | torch {torch.__version__} | "
         f"{args.device}: {device_name} | {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} | "
         f"workers {args.workers} x 1 thread | {args.steps} steps, batch {args.batch}, "
-        f"{args.samples} samples, float32, chunk {args.chunk or 'all'}"
+        f"{args.samples} samples, float32, chunk {args.chunk or 'all'}, init {args.init}"
     )
     header = f"{'design':<6} {'N':>6} {'stacked/s':>10} {'one-at-a-time/s':>16} {'ratio':>7}"
     print(header + "  naive trained   max rel diff")

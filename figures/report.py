@@ -115,7 +115,8 @@ def write_report(preset: Preset, opts: RunOptions) -> Path:
         "",
         f"Preset `{preset.name}`, protocol `{opts.protocol}`, root seed {opts.seed}, device "
         f"`{opts.device}`. Models by status: {counts} (only `ok` models enter the statistics). "
-        f"Wall time of the sweeps in this call (0 when reused): {timings}.",
+        "Wall time of this call per figure (seconds; drawing only, when the tables were "
+        f"reused): {timings}.",
         "",
         "![Figure 4](figure4.png)",
         "",

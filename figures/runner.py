@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -96,7 +97,7 @@ def _record(opts: RunOptions, preset: Preset, timings: dict[str, float]) -> None
     path = opts.out / "run.json"
     previous = json.loads(path.read_text()) if path.exists() else {}
     record = {
-        "command": "progfusion",
+        "command": " ".join(["progfusion", *sys.argv[1:]]),
         "preset": preset.as_dict(),
         "options": {k: str(v) for k, v in asdict(opts).items()},
         "root_seed": opts.seed,

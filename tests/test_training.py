@@ -6,11 +6,12 @@ test metric. The tight tolerance is deliberate: a misplaced Adam epsilon or a
 bias-correction slip moves results by ~1e-8, which 1e-5 would not see.
 
 Checked: stack of 8 == stack of 1 == ``reference.train_one`` (late and pro-fusion on the
-latent task, late fusion on the lattice task, both protocols); order and size of the
-stack change nothing; fast path == vmap path; modules that are not stack-aware go
-through vmap; a planted divergence is reported and harms no neighbour; recorded steps,
-corrupted-test evaluation, early stopping and the returned best weights; global RNG
-independence; input validation; CUDA == CPU when a GPU is present.
+latent task, late fusion on the lattice task, both protocols, both initialisations);
+order and size of the stack change nothing; fast path == vmap path; modules that are
+not stack-aware go through vmap; a planted divergence is reported and harms no
+neighbour; recorded steps, corrupted-test evaluation, early stopping and the returned
+best weights; global RNG independence; input validation; CUDA == CPU when a GPU is
+present.
 """
 
 from __future__ import annotations
@@ -229,6 +230,10 @@ def test_modules_that_are_not_stack_aware_train_through_vmap(factory) -> None:
         assert_same(result, train_one(factory, seed, d, cfg, dtype=F64))
     with pytest.raises(ValueError, match="path='fast'"):
         train_stack(factory, seeds, data, cfg, dtype=F64, path="fast")
+    # the hashed initialisation needs stack-aware layers; others keep their factory's
+    hashed = train_stack(factory, seeds, data, cfg, dtype=F64, init="hashed")
+    for a, b in zip(hashed, results, strict=True):
+        assert_same(a, b)
 
 
 # --- divergence ------------------------------------------------------------------------

@@ -1,0 +1,81 @@
+"""`progfusion report`: the verdict rule on hand-made numbers, and REPORT.md end to end."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from progfusion.figures import verdicts
+from progfusion.figures.cli import main
+from progfusion.figures.verdicts import EmpiricalClaim, verdict
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "band", "n", "expected"),
+    [
+        (0.1, 0.3, (0.0, math.inf), 10, "reproduced"),
+        (-0.3, -0.1, (0.0, math.inf), 10, "not reproduced"),
+        (-0.1, 0.3, (0.0, math.inf), 10, "inconclusive"),
+        (0.85, 0.95, (0.8, 1.0), 10, "reproduced"),
+        (0.5, 0.7, (0.8, 1.0), 10, "not reproduced"),
+        (0.7, 0.9, (0.8, 1.0), 10, "inconclusive"),
+        (0.1, 0.3, (0.0, math.inf), 4, "inconclusive"),  # too few pairs
+        (math.nan, 0.3, (0.0, math.inf), 10, "inconclusive"),
+    ],
+)
+def test_verdict_band_rule(low, high, band, n, expected) -> None:
+    assert verdict(low, high, band, n) == expected
+
+
+def _grid(late: list[float], pro: list[float]) -> pd.DataFrame:
+    rows = []
+    for trial, (a, b) in enumerate(zip(late, pro, strict=True)):
+        for design, mse in (("late", a), ("pro", b)):
+            rows.append(
+                {
+                    "eta": 1.0,
+                    "sigma2": 0.0,
+                    "trial": trial,
+                    "design": design,
+                    "test_mse": mse,
+                    "status": "ok",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_figure7_claims_on_hand_checkable_pairs() -> None:
+    # every pro MSE is 10% below late's: wins 100%, improvement exactly +10%
+    late = [1.0, 2.0, 1.5, 0.5, 4.0, 3.0]
+    grid = _grid(late, [0.9 * x for x in late])
+    wins, mean_gain, direction = verdicts.figure7_claims(grid)
+    assert wins.n == 6 and wins.mean == 1.0 and wins.verdict == "reproduced"
+    assert mean_gain.mean == pytest.approx(10.0) and mean_gain.verdict == "reproduced"
+    assert direction.verdict == "reproduced"
+    # pro worse by 10% everywhere: every claim is contradicted
+    worse = verdicts.figure7_claims(_grid(late, [1.1 * x for x in late]))
+    assert [c.verdict for c in worse] == ["not reproduced"] * 3
+
+
+def test_claims_drop_nan_values() -> None:
+    claim = verdicts._claim("7", "q", "e", (0.0, math.inf), np.array([1.0, np.nan, 2.0]))
+    assert isinstance(claim, EmpiricalClaim) and claim.n == 2
+
+
+def test_report_end_to_end(tmp_path: Path) -> None:
+    args = ["--preset", "tiny", "--workers", "1", "--quiet", "--out", str(tmp_path)]
+    assert main(["figures", *args]) == 0
+    assert main(["report", *args]) == 0
+    text = (tmp_path / "REPORT.md").read_text()
+    for heading in ("## Empirical claims", "## Theoretical claims", "## Errata"):
+        assert heading in text
+    assert "close to 90%" in text and "8%" in text
+    verdict_words = ("reproduced", "not reproduced", "inconclusive")
+    prefixes = ("| 4a |", "| 4b |", "| 7 |", "| 8 |")
+    rows = [line for line in text.splitlines() if line.startswith(prefixes)]
+    assert len(rows) == 13 and all(any(f"**{w}**" in row for w in verdict_words) for row in rows)
+    for image in ("figure4.png", "figure7.png", "figure8.png"):
+        assert f"]({image})" in text and (tmp_path / image).is_file()
