@@ -12,12 +12,14 @@ Tolerances are stated once, here, per floating dtype: a comparison passes when
 
 from __future__ import annotations
 
+import contextlib
+import random
 from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["TOLERANCES", "assert_close", "tolerance"]
+__all__ = ["TOLERANCES", "assert_close", "global_rng_untouched", "tolerance"]
 
 #: (atol, rtol) per dtype name. float64: a few hundred ulps of values of order 1,
 #: room for a different summation order but not for a different formula.
@@ -68,3 +70,19 @@ def assert_close(actual: Any, expected: Any, *, dtype: Any) -> None:
     )
     assert a.shape == e.shape, f"shape mismatch: actual {a.shape}, expected {e.shape}"
     np.testing.assert_allclose(a, e, atol=atol, rtol=rtol, equal_nan=False)
+
+
+@contextlib.contextmanager
+def global_rng_untouched():
+    """Fail if the body changes numpy's, torch's or Python's global random state.
+
+    Each global generator is first advanced one draw, so that a body which reseeds it
+    (even with the seed it had) is caught. The legacy calls are the point, hence noqa."""
+    np.random.random(), torch.rand(1), random.random()  # noqa: NPY002
+    np_state, torch_state = np.random.get_state(), torch.random.get_rng_state()  # noqa: NPY002
+    py_state = random.getstate()
+    yield
+    after = np.random.get_state()  # noqa: NPY002
+    assert all(np.array_equal(a, b) for a, b in zip(np_state, after, strict=True))
+    assert torch.equal(torch_state, torch.random.get_rng_state())
+    assert py_state == random.getstate()

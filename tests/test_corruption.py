@@ -1,9 +1,6 @@
 """Test-time corruption (SPEC 3.3): exact copy at level 0, noise of std level * scale per
 feature, seeded, numpy and torch agree, input never modified, bad input rejected by name."""
 
-import contextlib
-import random
-
 import numpy as np
 import pytest
 import torch
@@ -11,21 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from progfusion.synthetic import DEFAULT_LEVELS, corrupt
 
-
-@contextlib.contextmanager
-def global_rng_untouched():
-    """Fail if the body changes numpy's, torch's or Python's global random state.
-
-    Each global generator is first advanced one draw, so that a body which reseeds it
-    (even with the seed it had) is caught. The legacy calls are the point, hence noqa."""
-    np.random.random(), torch.rand(1), random.random()  # noqa: NPY002
-    np_state, torch_state = np.random.get_state(), torch.random.get_rng_state()  # noqa: NPY002
-    py_state = random.getstate()
-    yield
-    after = np.random.get_state()  # noqa: NPY002
-    assert all(np.array_equal(a, b) for a, b in zip(np_state, after, strict=True))
-    assert torch.equal(torch_state, torch.random.get_rng_state())
-    assert py_state == random.getstate()
+from tests.helpers import global_rng_untouched
 
 
 def test_default_levels():

@@ -2,9 +2,6 @@
 the data equal their generating equations, the noise has the stated scale, seeding works
 end to end, no global random state is touched, bad input is rejected by name."""
 
-import contextlib
-import random
-
 import numpy as np
 import pytest
 import torch
@@ -12,24 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from progfusion.synthetic import LatentSinTask, Standardizer, make_latent_sin
 
+from tests.helpers import global_rng_untouched
+
 SPLITS = ("train", "val", "test")
 ARRAYS = ("x1", "x2", "y", "z")
-
-
-@contextlib.contextmanager
-def global_rng_untouched():
-    """Fail if the body changes numpy's, torch's or Python's global random state.
-
-    Each global generator is first advanced one draw, so that a body which reseeds it
-    (even with the seed it had) is caught. The legacy calls are the point, hence noqa."""
-    np.random.random(), torch.rand(1), random.random()  # noqa: NPY002
-    np_state, torch_state = np.random.get_state(), torch.random.get_rng_state()  # noqa: NPY002
-    py_state = random.getstate()
-    yield
-    after = np.random.get_state()  # noqa: NPY002
-    assert all(np.array_equal(a, b) for a, b in zip(np_state, after, strict=True))
-    assert torch.equal(torch_state, torch.random.get_rng_state())
-    assert py_state == random.getstate()
 
 
 def assert_same_task(a: LatentSinTask, b: LatentSinTask) -> None:

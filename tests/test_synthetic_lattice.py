@@ -1,9 +1,7 @@
 """Lattice lookup task (SPEC 3.1): labels equal their definition, arrays as documented,
 seeding end to end, no global random state, bad input rejected by name."""
 
-import contextlib
 import math
-import random
 from decimal import Decimal
 
 import numpy as np
@@ -19,23 +17,9 @@ from progfusion.synthetic import (
     sinusoidal_embedding,
 )
 
+from tests.helpers import global_rng_untouched
+
 LOW, HIGH = np.float32(0.1), np.float32(0.999)  # the documented per-sample range of x1
-
-
-@contextlib.contextmanager
-def global_rng_untouched():
-    """Fail if the body changes numpy's, torch's or Python's global random state.
-
-    Each global generator is first advanced one draw, so that a body which reseeds it
-    (even with the seed it had) is caught. The legacy calls are the point, hence noqa."""
-    np.random.random(), torch.rand(1), random.random()  # noqa: NPY002
-    np_state, torch_state = np.random.get_state(), torch.random.get_rng_state()  # noqa: NPY002
-    py_state = random.getstate()
-    yield
-    after = np.random.get_state()  # noqa: NPY002
-    assert all(np.array_equal(a, b) for a, b in zip(np_state, after, strict=True))
-    assert torch.equal(torch_state, torch.random.get_rng_state())
-    assert py_state == random.getstate()
 
 
 def digit_by_decimal(value) -> int:
