@@ -92,8 +92,8 @@ PRESETS: dict[str, Preset] = {
     "quick": Preset(
         "quick",
         fig4=Fig4Settings(
-            widths=(2, 8, 32, 128),
-            trials=4,
+            widths=(2, 4, 8, 16, 32, 64, 128),
+            trials=8,
             n_train=10_000,
             n_val=1_000,
             n_test=2_000,
