@@ -330,6 +330,32 @@ def train_stack(
             if not early:
                 res.best_step = step
 
+    def report(rows: Tensor) -> None:
+        """Evaluate the best weights of the stack rows ``rows`` and fill their results."""
+        flat = stack.best.index_select(0, rows)
+        sub = Split(tuple(x.index_select(0, rows) for x in test.inputs), test.target[rows])
+        loss, metric = _evaluate(stack, flat, sub, config.objective, eval_chunk)
+        originals = [int(alive[r]) for r in rows.tolist()]
+        noise = []
+        for level in config.noise_levels:
+            corrupted = stack_splits(
+                [data[i].corrupted_test(level) for i in originals], device=device, dtype=dtype
+            )
+            noise.append(
+                _evaluate(stack, flat, corrupted, config.objective, eval_chunk)[1].tolist()
+            )
+        for j, i in enumerate(originals):
+            res = results[i]
+            res.test_loss = float(loss[j])
+            res.test_metric = float(metric[j])
+            res.noise_metric = [curve[j] for curve in noise]
+            if early:
+                res.val_loss = float(best_loss[rows[j]])
+                res.best_step = int(best_step[rows[j]])
+            if return_state:
+                params = stack.params(flat[j : j + 1])
+                res.state = {k: v[0].detach().cpu().clone() for k, v in params.items()}
+
     step = 0
     while step < config.max_steps and alive.numel() > 0:
         epoch, in_epoch = divmod(step, steps_per_epoch)
@@ -389,22 +415,7 @@ def train_stack(
             # report the stopped models, then drop every finished one from the stack
             out_rows = stopped.nonzero().flatten()
             if out_rows.numel():
-                _report(
-                    stack,
-                    out_rows,
-                    alive,
-                    results,
-                    test,
-                    config,
-                    data,
-                    best_loss,
-                    best_step,
-                    early,
-                    return_state,
-                    device,
-                    dtype,
-                    eval_chunk,
-                )
+                report(out_rows)
             live = (~done).nonzero().flatten()
             stack.keep(live)
             alive, order, lr_col = alive[live], order[live], lr_col[live]
@@ -418,43 +429,3 @@ def train_stack(
             test = select(test, live)
             val = select(val, live) if val is not None else None
     return results
-
-
-def _report(
-    stack,
-    rows,
-    alive,
-    results,
-    test,
-    config,
-    data,
-    best_loss,
-    best_step,
-    early,
-    return_state,
-    device,
-    dtype,
-    eval_chunk,
-) -> None:
-    """Evaluate the best weights of the stack rows ``rows`` and fill their results."""
-    flat = stack.best.index_select(0, rows)
-    sub = Split(tuple(x.index_select(0, rows) for x in test.inputs), test.target[rows])
-    loss, metric = _evaluate(stack, flat, sub, config.objective, eval_chunk)
-    originals = [int(alive[r]) for r in rows.tolist()]
-    noise = []
-    for level in config.noise_levels:
-        corrupted = stack_splits(
-            [data[i].corrupted_test(level) for i in originals], device=device, dtype=dtype
-        )
-        noise.append(_evaluate(stack, flat, corrupted, config.objective, eval_chunk)[1].tolist())
-    for j, i in enumerate(originals):
-        res = results[i]
-        res.test_loss = float(loss[j])
-        res.test_metric = float(metric[j])
-        res.noise_metric = [curve[j] for curve in noise]
-        if early:
-            res.val_loss = float(best_loss[rows[j]])
-            res.best_step = int(best_step[rows[j]])
-        if return_state:
-            params = stack.params(flat[j : j + 1])
-            res.state = {k: v[0].detach().cpu().clone() for k, v in params.items()}
