@@ -18,7 +18,11 @@ def results() -> list[claims.ClaimResult]:
 
 
 def _published(text: str) -> dict[str, str]:
-    """Claim key -> verdict from a Markdown claims table."""
+    """Claim key -> verdict from a Markdown claims table (in the README: the table
+    between the theory-table markers; other tables there have verdicts too)."""
+    start, end = "<!-- theory-table:start -->", "<!-- theory-table:end -->"
+    if start in text:
+        text = text[text.index(start) : text.index(end)]
     rows = re.findall(r"^\| (\w+) \| .*?\| \*\*([a-z ]+)\*\* \|", text, flags=re.MULTILINE)
     return dict(rows)
 
