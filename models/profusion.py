@@ -190,6 +190,8 @@ class _Unrolled(nn.Module):
 
     def _encode(self, xs: list[Tensor], starts: list[Tensor] | None, ctx: list | None) -> list:
         """Encoder outputs given per-modality contexts (None: the base model's path)."""
+        if ctx is None and starts is not None:  # rest(first(x)) is enc(x), op for op
+            return [rest(h) for rest, h in zip(self._rest, starts, strict=True)]
         encoders = self.base.encoder_list()
         if ctx is None:
             return [enc(x) for enc, x in zip(encoders, xs, strict=True)]
