@@ -57,3 +57,14 @@ def test_tutorial_runs() -> None:
             )
     elapsed = time.perf_counter() - start
     assert elapsed < BUDGET_S, f"the tutorial took {elapsed:.0f} s (budget {BUDGET_S:.0f} s)"
+
+
+def test_readme_python_examples_run() -> None:
+    """The README's python blocks run too (except the SLURM one, which needs a cluster)."""
+    readme = TUTORIAL.parents[1] / "README.md"
+    blocks = [
+        b for b in python_blocks(readme.read_text(encoding="utf-8")) if "dask_jobqueue" not in b
+    ]
+    assert blocks, "the README should show how to use the models"
+    for number, code in enumerate(blocks, start=1):
+        exec(compile(code, f"README.md, python block {number}", "exec"), {"__name__": "readme"})  # noqa: S102
