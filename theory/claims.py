@@ -279,14 +279,8 @@ def _decide_example_matrix() -> tuple[Verdict, str]:
     ours, _ = linear.effective_matrix("late", D=2, d=1, K=2)
     printed = linear.paper_example_matrix()
     printed_label = (4, 2)  # the text calls it "a 4x2 matrix"
-    s = linear.paper_example_symbols()
-    swapped = printed.subs({s["f12"]: s["f21"], s["f21"]: s["f12"]}, simultaneous=True)
-    diffs = [
-        f"({i + 1},{j + 1})"
-        for i in range(ours.rows)
-        for j in range(ours.cols)
-        if sp.expand(ours[i, j] - printed[i, j]) != 0
-    ]
+    swapped = linear.paper_example_with_f_swapped()
+    diffs = linear.differing_entries(ours, printed)
     shape_ok = ours.shape == printed_label
     shape = f"F W is {ours.rows}x{ours.cols} (K x 2D), the text says 4x2"
     if not diffs:

@@ -189,14 +189,8 @@ def _example_shape() -> Erratum:
 def _example_entries() -> Erratum:
     ours, _ = linear.effective_matrix("late", D=2, d=1, K=2)
     printed = linear.paper_example_matrix()
-    s = linear.paper_example_symbols()
-    transposed = printed.subs({s["f12"]: s["f21"], s["f21"]: s["f12"]}, simultaneous=True)
-    diffs = [
-        f"({i + 1},{j + 1})"
-        for i in range(ours.rows)
-        for j in range(ours.cols)
-        if sp.expand(ours[i, j] - printed[i, j]) != 0
-    ]
+    transposed = linear.paper_example_with_f_swapped()
+    diffs = linear.differing_entries(ours, printed)
     note = (
         "; the printed entries read F as the text's 2d x K matrix (f_ij = F_ji)"
         if transposed == ours

@@ -586,3 +586,20 @@ def paper_example_matrix() -> sp.Matrix:
             [s["f12"] * s["w11"], s["f12"] * s["w12"], s["f22"] * s["w21"], s["f22"] * s["w22"]],
         ]
     )
+
+
+def paper_example_with_f_swapped() -> sp.Matrix:
+    """The printed example with ``f12`` and ``f21`` exchanged (reading F transposed)."""
+    s = paper_example_symbols()
+    swap = {s["f12"]: s["f21"], s["f21"]: s["f12"]}
+    return paper_example_matrix().subs(swap, simultaneous=True)
+
+
+def differing_entries(a: sp.Matrix, b: sp.Matrix) -> list[str]:
+    """1-based ``"(i,j)"`` positions where two same-shaped matrices differ symbolically."""
+    return [
+        f"({i + 1},{j + 1})"
+        for i in range(a.rows)
+        for j in range(a.cols)
+        if sp.expand(a[i, j] - b[i, j]) != 0
+    ]
