@@ -158,6 +158,10 @@ def _options(parser, args):
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in ("figures", "figure", "plot", "report"):
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only: the CLI never opens a window
     try:
         if args.command in ("figures", "figure"):
             from .runner import run_figures

@@ -10,20 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+from progfusion.models import ModelSpec
+from progfusion.models.protocol import TrainConfig
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from progfusion.models import ModelSpec  # noqa: E402
-from progfusion.models.protocol import TrainConfig  # noqa: E402
-
-from .analysis import width_summary  # noqa: E402
-from .plots import plot_accuracy_vs_width  # noqa: E402
-from .presets import Fig4Settings  # noqa: E402
-from .style import PAPER, TEXT_WIDTH_IN, figsize, use_style  # noqa: E402
-from .sweep import Job, derive_seed  # noqa: E402
-from .tasks import LatticeRecipe  # noqa: E402
+from .analysis import width_summary
+from .plots import plot_accuracy_vs_width
+from .presets import Fig4Settings
+from .style import PAPER, TEXT_WIDTH_IN, figsize, use_style
+from .sweep import Job, derive_seed
+from .tasks import LatticeRecipe
 
 __all__ = ["jobs", "train_config", "draw", "summary_lines", "PANELS"]
 

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+from progfusion.models import ModelSpec
+from progfusion.models.protocol import TrainConfig
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from progfusion.models import ModelSpec  # noqa: E402
-from progfusion.models.protocol import TrainConfig  # noqa: E402
-
-from .analysis import (  # noqa: E402
+from .analysis import (
     grid_improvement,
     improvement_summary,
     model_robust_auc,
@@ -27,11 +24,11 @@ from .analysis import (  # noqa: E402
     robustness_pairs,
     steps_summary,
 )
-from .plots import plot_grid_heatmap, plot_improvement_vs_steps  # noqa: E402
-from .presets import GridSettings, StepsSettings  # noqa: E402
-from .style import PAPER, TEXT_WIDTH_IN, figsize, use_style  # noqa: E402
-from .sweep import Job, derive_seed  # noqa: E402
-from .tasks import LatentRecipe  # noqa: E402
+from .plots import plot_grid_heatmap, plot_improvement_vs_steps
+from .presets import GridSettings, StepsSettings
+from .style import PAPER, TEXT_WIDTH_IN, figsize, use_style
+from .sweep import Job, derive_seed
+from .tasks import LatentRecipe
 
 __all__ = ["grid_jobs", "steps_jobs", "grid_config", "steps_config", "draw7", "draw8"]
 
