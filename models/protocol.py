@@ -114,13 +114,46 @@ def epoch_permutation(order_seeds: Tensor, epoch: int, n: int) -> Tensor:
     """Per-model permutation of ``range(n)`` for one epoch.
 
     ``order_seeds``: int64 ``(N,)``; returns int64 ``(N, n)`` on the same device.
-    Row j depends only on ``order_seeds[j]``, ``epoch`` and ``n``.
+    Row j depends only on ``order_seeds[j]``, ``epoch`` and ``n``: it is the
+    order that sorts the 32-bit keys ``mix32(mix32(seed ^ mix32(epoch)) + i)``,
+    ``i < n`` (distinct, since ``mix32`` is a bijection, so any sort gives the same
+    order). On a CPU the keys are hashed in numpy ``uint32`` and sorted as one
+    int64 per sample (key above, index below: numpy's vectorised sort), about
+    twice as fast as torch's argsort; other devices use torch. Both give the
+    same permutation.
     """
+    if order_seeds.device.type == "cpu" and n <= 2**31:
+        return _epoch_permutation_numpy(order_seeds, epoch, n)
+    return _epoch_permutation_torch(order_seeds, epoch, n)
+
+
+def _epoch_permutation_torch(order_seeds: Tensor, epoch: int, n: int) -> Tensor:
     salt = _mix32(torch.tensor(epoch & _MASK32, dtype=torch.int64, device=order_seeds.device))
     base = _mix32(order_seeds ^ salt).unsqueeze(1)  # (N, 1)
     idx = torch.arange(n, dtype=torch.int64, device=order_seeds.device)
     keys = _mix32((base + idx) & _MASK32)  # (N, n)
-    return torch.argsort(keys, dim=1, stable=True)
+    return torch.argsort(keys, dim=1)
+
+
+def _mix32_numpy(x: np.ndarray) -> np.ndarray:
+    """:func:`_mix32` on ``uint32`` arrays, in place (products wrap modulo 2**32)."""
+    mul, shift = np.uint32(_MUL), np.uint32(16)
+    for _ in range(2):
+        x ^= x >> shift
+        x *= mul
+    x ^= x >> shift
+    return x
+
+
+def _epoch_permutation_numpy(order_seeds: Tensor, epoch: int, n: int) -> Tensor:
+    salt = _mix32_numpy(np.array([epoch & _MASK32], dtype=np.uint32))
+    base = _mix32_numpy(order_seeds.numpy().astype(np.uint32) ^ salt)  # (N,)
+    keys = _mix32_numpy(base[:, None] + np.arange(n, dtype=np.uint32))  # (N, n), wraps
+    bits = max(1, (n - 1).bit_length())
+    packed = (keys.astype(np.int64) << bits) | np.arange(n, dtype=np.int64)  # < 2**63
+    packed.sort(axis=1)
+    packed &= (1 << bits) - 1
+    return torch.from_numpy(packed)
 
 
 def batch_indices(perm: Tensor, step_in_epoch: int, batch_size: int) -> Tensor:
