@@ -133,38 +133,30 @@ def loss_and_metric(out: Tensor, target: Tensor, objective: str) -> tuple[Tensor
     return mse, mse
 
 
-class _Stack:
-    """The live state of the models still training: flat parameters and Adam moments."""
+class _Forward:
+    """The stacked forward of one architecture: parameter layout and the call.
 
-    def __init__(self, model: nn.Module, flat: Tensor, path: str, device, dtype):
+    Stateless (it holds a template model whose own weights are never used), so one
+    instance serves every stack of its architecture; compiled instances are kept
+    for reuse (:func:`_forward_for`).
+    """
+
+    def __init__(self, model: nn.Module, path: str, device: torch.device, mode: str | None):
         self.model = model
         self.names = [n for n, _ in model.named_parameters()]
         self.shapes = [p.shape for _, p in model.named_parameters()]
         self.sizes = [p.numel() for _, p in model.named_parameters()]
-        self.flat = flat.to(device=device, dtype=dtype)
-        self.m = torch.zeros_like(self.flat)
-        self.v = torch.zeros_like(self.flat)
-        self.best = self.flat.clone()
         # the single model's buffers, broadcast along the model dimension if any
         self.buffers = {n: b.to(device) for n, b in model.named_buffers()}
-        if path == "vmap":
-            template = model
-
-            def call(params: dict[str, Tensor], xs: tuple[Tensor, ...]) -> Tensor:
-                def one(p, *x):
-                    return functional_call(template, (p, self.buffers), (list(x),))
-
-                return torch.vmap(one)(params, *xs)
-
-            self.call = call
-        else:
-
-            def call(params: dict[str, Tensor], xs: tuple[Tensor, ...]) -> Tensor:
-                return functional_call(model, (params, self.buffers), (list(xs),))
-
-            self.call = call
+        self.vmap = path == "vmap"
+        self.mode = mode
+        # the training step's forward and loss; the backward follows the compiled graph
+        self.step_losses = (
+            self._step_losses if mode is None else torch.compile(self._step_losses, mode=mode)
+        )
 
     def params(self, flat: Tensor) -> dict[str, Tensor]:
+        """Views of the flat ``(N, P)`` parameters, one ``(N, *shape)`` per name."""
         n = flat.shape[0]
         parts = flat.split(self.sizes, dim=1)
         return {
@@ -172,13 +164,98 @@ class _Stack:
             for name, part, shape in zip(self.names, parts, self.shapes, strict=True)
         }
 
-    def forward(self, flat: Tensor, xs: tuple[Tensor, ...]) -> Tensor:
-        return self.call(self.params(flat), xs)
+    def __call__(self, flat: Tensor, xs: tuple[Tensor, ...]) -> Tensor:
+        """Outputs ``(N, B, ...)`` of the N models on inputs ``(N, B, f_i)``."""
+        params = self.params(flat)
+        if self.vmap:
 
-    def keep(self, idx: Tensor) -> None:
-        self.flat, self.m, self.v, self.best = (
-            t.index_select(0, idx) for t in (self.flat, self.m, self.v, self.best)
+            def one(p, *x):
+                return functional_call(self.model, (p, self.buffers), (list(x),))
+
+            return torch.vmap(one)(params, *xs)
+        return functional_call(self.model, (params, self.buffers), (list(xs),))
+
+    def _step_losses(
+        self, flat: Tensor, inputs: tuple[Tensor, ...], target: Tensor, flat_idx: Tensor, objective
+    ) -> Tensor:
+        """Per-model mean training loss ``(N,)`` on the minibatch rows ``flat_idx``."""
+        xb = tuple(_gather(x, flat_idx) for x in inputs)
+        return loss_and_metric(self(flat, xb), _gather(target, flat_idx), objective)[0]
+
+
+#: compiled forwards, by (factory, path, device, mode): compiling takes seconds to
+#: a minute, so a sweep that trains many stacks of one architecture compiles once
+_COMPILED: dict[tuple, _Forward] = {}
+
+
+def _forward_for(
+    factory: Callable[[], nn.Module],
+    template: nn.Module,
+    path: str,
+    device: torch.device,
+    mode: str | None,
+) -> _Forward:
+    if mode is None:
+        return _Forward(template, path, device, None)
+    key = (factory, path, str(device), mode)
+    try:
+        cached = _COMPILED.get(key)
+    except TypeError:  # an unhashable factory: compiled afresh for this call
+        return _Forward(template, path, device, mode)
+    if cached is None:
+        cached = _COMPILED[key] = _Forward(template, path, device, mode)
+    return cached
+
+
+class _Stack:
+    """The models still training: their parameters, Adam moments, bookkeeping and data.
+
+    Row ``r`` of every tensor here is the model ``alive[r]`` (its index in the
+    caller's list); :meth:`keep` drops finished rows from all of them at once.
+    """
+
+    def __init__(self, flat: Tensor, seeds: Sequence[int], lrs: list[float], data, window: int):
+        device = flat.device
+        n_models = flat.shape[0]
+        self.flat = flat
+        self.m = torch.zeros_like(flat)
+        self.v = torch.zeros_like(flat)
+        self.best = flat.clone()
+        self.alive = torch.arange(n_models, device=device)
+        self.order = torch.tensor(
+            [model_seeds(s)[1] for s in seeds], dtype=torch.int64, device=device
         )
+        self.lrs = lrs
+        self.same_lr = len(set(lrs)) == 1
+        self.lr_col = torch.tensor(lrs, dtype=torch.float64, device=device).unsqueeze(1)
+        self.best_loss = torch.full((n_models,), math.inf, dtype=torch.float64, device=device)
+        self.best_step = torch.zeros(n_models, dtype=torch.int64, device=device)
+        self.since_best = torch.zeros(n_models, dtype=torch.int64, device=device)
+        # whether each step's training loss was non-finite, since the last evaluation
+        self.nonfinite = torch.zeros((window, n_models), dtype=torch.bool, device=device)
+        self.train, self.test, self.val = data
+        self.n_train = self.train.inputs[0].shape[1]
+        # row r's samples start at r * n_train in the flattened (N * n, ...) data
+        self.offsets = torch.arange(n_models, device=device).unsqueeze(1) * self.n_train
+        self.perm: Tensor | None = None
+
+    def keep(self, live: Tensor) -> None:
+        """Keep only the rows ``live`` (sorted stack rows) of everything."""
+        for name in ("flat", "m", "v", "best", "alive", "order", "lr_col", "best_loss",
+                     "best_step", "since_best", "perm"):  # fmt: skip
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, value.index_select(0, live))
+        self.nonfinite = self.nonfinite.index_select(1, live)
+        self.lrs = [self.lrs[i] for i in live.tolist()]
+        self.same_lr = len(set(self.lrs)) <= 1
+        self.train, self.test = _select(self.train, live), _select(self.test, live)
+        self.val = _select(self.val, live) if self.val is not None else None
+        self.offsets = torch.arange(live.numel(), device=live.device).unsqueeze(1) * self.n_train
+
+
+def _select(split: Split, rows: Tensor) -> Split:
+    return Split(tuple(x.index_select(0, rows) for x in split.inputs), split.target[rows])
 
 
 def _gather(x: Tensor, flat_idx: Tensor) -> Tensor:
@@ -188,14 +265,14 @@ def _gather(x: Tensor, flat_idx: Tensor) -> Tensor:
     return picked.view(n_models, -1, *x.shape[2:])
 
 
-def _evaluate(stack: _Stack, flat: Tensor, split: Split, objective: str, chunk: int):
+def _evaluate(forward: _Forward, flat: Tensor, split: Split, objective: str, chunk: int):
     """Per-model loss and metric on a stacked split, in sample chunks (no grad)."""
     n = split.inputs[0].shape[1]  # samples per model
     losses, metrics = [], []
     with torch.no_grad():
         for a in range(0, n, chunk):
             xs = tuple(x[:, a : a + chunk] for x in split.inputs)
-            out = stack.forward(flat, xs)
+            out = forward(flat, xs)
             loss, metric = loss_and_metric(out, split.target[:, a : a + chunk], objective)
             w = min(chunk, n - a) / n
             losses.append(loss * w)
@@ -216,6 +293,7 @@ def train_stack(
     return_state: bool = False,
     eval_chunk: int = 4096,
     init: InitScheme = "factory",
+    compile: bool | str = False,  # noqa: A002 (torch.compile's name, as users know it)
 ) -> list[ModelResult]:
     """Train ``len(seeds)`` models of one architecture as one stack.
 
@@ -250,11 +328,25 @@ def train_stack(
         device (same distribution; use it for thousands of models on a GPU).
         Either way a model's initial weights depend only on its seed, and
         :func:`build_model` with the same ``init`` reproduces them.
+    compile
+        ``False`` (default): eager PyTorch. ``True`` or a :func:`torch.compile`
+        mode (``"default"``, ``"reduce-overhead"``, ``"max-autotune"``,
+        ``"max-autotune-no-cudagraphs"``): the training step's gather, forward and
+        loss (and so its backward) are compiled; Adam and evaluation stay eager.
+        Results equal the eager ones to floating-point rounding, not bit for bit.
+        Compiling takes from seconds to a minute, once per process, factory
+        (hashable ones, such as ``ModelSpec(...).build``, are recognised across
+        calls), device and mode, and again once when the stack size first
+        changes; it pays off for long runs. On a GPU, ``"reduce-overhead"``
+        replays the step as a CUDA graph (the step of these small models is
+        bound by kernel launches).
 
     Returns
     -------
     list[ModelResult]
-        One per seed, in the order given.
+        One per seed, in the order given. A diverged model's ``steps`` is the
+        step whose training loss was first non-finite (or the evaluation step
+        whose validation loss was), as in :func:`~.reference.train_one`.
     """
     n_models = len(seeds)
     if n_models == 0:
@@ -274,6 +366,7 @@ def train_stack(
         raise ValueError("data: the early-stopping protocol needs a validation split (val)")
     if config.noise_levels and any(d.corrupted_test is None for d in data):
         raise ValueError("data: noise_levels need ModelData.corrupted_test for every model")
+    mode = _compile_mode(compile)
     device = torch.device(device)
 
     template = _build(factory, seeds[0])
@@ -293,56 +386,39 @@ def train_stack(
     chosen = stack_path(template) if path == "auto" else path
     if chosen == "fast" and stack_path(template) != "fast":
         raise ValueError("path='fast' needs a model built from progfusion.models layers only")
-    stack = _Stack(template, flat, chosen, device, dtype)
+    forward = _forward_for(factory, template, chosen, device, mode)
 
-    train = stack_splits([d.train for d in data], device=device, dtype=dtype)
-    test = stack_splits([d.test for d in data], device=device, dtype=dtype)
-    val = stack_splits([d.val for d in data], device=device, dtype=dtype) if early else None
-    n_train = train.inputs[0].shape[1]
+    splits = (
+        stack_splits([d.train for d in data], device=device, dtype=dtype),
+        stack_splits([d.test for d in data], device=device, dtype=dtype),
+        stack_splits([d.val for d in data], device=device, dtype=dtype) if early else None,
+    )
+    n_train = splits[0].inputs[0].shape[1]
     if config.batch_size > n_train:
         raise ValueError(
             f"batch_size ({config.batch_size}) exceeds the training split ({n_train} samples)"
         )
-
-    results = [ModelResult(seed=int(s)) for s in seeds]
-    alive = torch.arange(n_models, device=device)  # original index of each stack row
-    order = torch.tensor([model_seeds(s)[1] for s in seeds], dtype=torch.int64, device=device)
     lr_values = [config.lr] * n_models if lrs is None else [float(x) for x in lrs]
-    same_lr = len(set(lr_values)) == 1
-    lr_col = torch.tensor(lr_values, dtype=torch.float64, device=device).unsqueeze(1)
-    best_loss = torch.full((n_models,), math.inf, dtype=torch.float64, device=device)
-    best_step = torch.zeros(n_models, dtype=torch.int64, device=device)
-    since_best = torch.zeros(n_models, dtype=torch.int64, device=device)
-    bad = torch.zeros(n_models, dtype=torch.bool, device=device)
+    stack = _Stack(flat.to(device=device, dtype=dtype), seeds, lr_values, splits, config.eval_every)
+    results = [ModelResult(seed=int(s)) for s in seeds]
     beta1, beta2 = config.betas
     steps_per_epoch = n_train // config.batch_size
     record = set(config.record_steps)
-    rows = torch.arange(n_models, device=device).unsqueeze(1)
-    perm = None
-
-    def select(split: Split, idx: Tensor) -> Split:
-        return Split(tuple(x.index_select(0, idx) for x in split.inputs), split.target[idx])
-
-    def finish(rows_done: Tensor, step: int) -> None:
-        for r in rows_done.tolist():
-            res = results[int(alive[r])]
-            res.steps = step
-            if not early:
-                res.best_step = step
 
     def report(rows: Tensor) -> None:
         """Evaluate the best weights of the stack rows ``rows`` and fill their results."""
         flat = stack.best.index_select(0, rows)
-        sub = Split(tuple(x.index_select(0, rows) for x in test.inputs), test.target[rows])
-        loss, metric = _evaluate(stack, flat, sub, config.objective, eval_chunk)
-        originals = [int(alive[r]) for r in rows.tolist()]
+        loss, metric = _evaluate(
+            forward, flat, _select(stack.test, rows), config.objective, eval_chunk
+        )
+        originals = [int(stack.alive[r]) for r in rows.tolist()]
         noise = []
         for level in config.noise_levels:
             corrupted = stack_splits(
                 [data[i].corrupted_test(level) for i in originals], device=device, dtype=dtype
             )
             noise.append(
-                _evaluate(stack, flat, corrupted, config.objective, eval_chunk)[1].tolist()
+                _evaluate(forward, flat, corrupted, config.objective, eval_chunk)[1].tolist()
             )
         for j, i in enumerate(originals):
             res = results[i]
@@ -350,82 +426,100 @@ def train_stack(
             res.test_metric = float(metric[j])
             res.noise_metric = [curve[j] for curve in noise]
             if early:
-                res.val_loss = float(best_loss[rows[j]])
-                res.best_step = int(best_step[rows[j]])
+                res.val_loss = float(stack.best_loss[rows[j]])
             if return_state:
-                params = stack.params(flat[j : j + 1])
+                params = forward.params(flat[j : j + 1])
                 res.state = {k: v[0].detach().cpu().clone() for k, v in params.items()}
 
-    step = 0
-    while step < config.max_steps and alive.numel() > 0:
+    step, last_eval = 0, 0
+    while step < config.max_steps and stack.alive.numel() > 0:
         epoch, in_epoch = divmod(step, steps_per_epoch)
-        if in_epoch == 0 or perm is None:
-            perm = epoch_permutation(order, epoch, n_train)
-        idx = batch_indices(perm, in_epoch, config.batch_size)  # (N, B)
+        if in_epoch == 0 or stack.perm is None:
+            stack.perm = epoch_permutation(stack.order, epoch, n_train)
+        idx = batch_indices(stack.perm, in_epoch, config.batch_size)  # (N, B)
         # one flat index_select per tensor: several times faster than x[rows, idx]
-        flat_idx = (rows * n_train + idx).reshape(-1)
-        xb = tuple(_gather(x, flat_idx) for x in train.inputs)
-        yb = _gather(train.target, flat_idx)
+        flat_idx = (stack.offsets + idx).reshape(-1)
         flat = stack.flat.requires_grad_(True)
-        losses, _ = loss_and_metric(stack.forward(flat, xb), yb, config.objective)
+        losses = forward.step_losses(
+            flat, stack.train.inputs, stack.train.target, flat_idx, config.objective
+        )
         (grad,) = torch.autograd.grad(losses.sum(), flat)
         stack.flat = flat.detach()
-        bad |= ~torch.isfinite(losses)
+        torch.logical_not(torch.isfinite(losses.detach()), out=stack.nonfinite[step - last_eval])
         step += 1
-        with torch.no_grad():  # Adam, as torch.optim.Adam computes it, per model
-            stack.m.lerp_(grad, 1 - beta1)
-            stack.v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            bc1 = 1 - beta1**step
-            denom = (stack.v.sqrt() / math.sqrt(1 - beta2**step)).add_(config.eps)
-            if same_lr:
-                stack.flat.addcdiv_(stack.m, denom, value=-lr_values[0] / bc1)
-            else:
-                step_size = (lr_col / bc1).to(dtype)
-                stack.flat.sub_(step_size * (stack.m / denom))
+        with torch.no_grad():
+            _adam_step(stack, grad, step, beta1, beta2, config.eps)
 
         if step in record:
-            _, metric = _evaluate(stack, stack.flat, test, config.objective, eval_chunk)
+            _, metric = _evaluate(forward, stack.flat, stack.test, config.objective, eval_chunk)
             for r, value in enumerate(metric.tolist()):
-                results[int(alive[r])].recorded[step] = value
+                results[int(stack.alive[r])].recorded[step] = value
         if step % config.eval_every and step != config.max_steps:
             continue
         # evaluation point: divergence, validation, early stopping
-        keep = ~bad
+        window = stack.nonfinite[: step - last_eval]  # (steps since the last one, N)
+        first_bad = last_eval + 1 + window.to(torch.int8).argmax(0)  # first True, if any
+        keep = ~window.any(0)
+        last_eval = step
         if early:
-            loss, _ = _evaluate(stack, stack.flat, val, config.objective, eval_chunk)
+            loss, _ = _evaluate(forward, stack.flat, stack.val, config.objective, eval_chunk)
             loss = loss.to(torch.float64)
+            first_bad = torch.where(keep, step, first_bad)  # a non-finite validation loss
             keep &= torch.isfinite(loss)
-            improved = keep & (loss < best_loss)
-            best_loss = torch.where(improved, loss, best_loss)
-            best_step = torch.where(improved, step, best_step)
-            since_best = torch.where(improved, 0, since_best + 1)
+            improved = keep & (loss < stack.best_loss)
+            stack.best_loss = torch.where(improved, loss, stack.best_loss)
+            stack.best_step = torch.where(improved, step, stack.best_step)
+            stack.since_best = torch.where(improved, 0, stack.since_best + 1)
             stack.best = torch.where(improved.unsqueeze(1), stack.flat, stack.best)
-            stopped = keep & (since_best >= config.patience)
+            stopped = keep & (stack.since_best >= config.patience)
         else:
             stack.best = stack.flat
             stopped = torch.zeros_like(keep)
         if step == config.max_steps:
             stopped = keep.clone()
         diverged = ~keep
-        for r in diverged.nonzero().flatten().tolist():
-            results[int(alive[r])].status = "diverged"
         done = stopped | diverged
-        if bool(done.any()):
-            finish(done.nonzero().flatten(), step)
-            # report the stopped models, then drop every finished one from the stack
-            out_rows = stopped.nonzero().flatten()
-            if out_rows.numel():
-                report(out_rows)
-            live = (~done).nonzero().flatten()
-            stack.keep(live)
-            alive, order, lr_col = alive[live], order[live], lr_col[live]
-            best_loss, best_step, since_best, bad = (
-                t[live] for t in (best_loss, best_step, since_best, bad)
-            )
-            lr_values = [lr_values[i] for i in live.tolist()]
-            perm = perm[live]
-            rows = torch.arange(alive.numel(), device=device).unsqueeze(1)
-            train = select(train, live)
-            test = select(test, live)
-            val = select(val, live) if val is not None else None
+        if not bool(done.any()):
+            continue
+        for r in diverged.nonzero().flatten().tolist():
+            res = results[int(stack.alive[r])]
+            res.status, res.steps = "diverged", int(first_bad[r])
+            res.best_step = int(stack.best_step[r]) if early else 0
+            res.recorded = {k: v for k, v in res.recorded.items() if k < res.steps}
+        for r in stopped.nonzero().flatten().tolist():
+            res = results[int(stack.alive[r])]
+            res.steps = step
+            res.best_step = int(stack.best_step[r]) if early else step
+        # report the stopped models, then drop every finished one from the stack
+        out_rows = stopped.nonzero().flatten()
+        if out_rows.numel():
+            report(out_rows)
+        stack.keep((~done).nonzero().flatten())
     return results
+
+
+_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
+def _compile_mode(compile: bool | str) -> str | None:  # noqa: A002
+    """The :func:`torch.compile` mode that ``train_stack(compile=...)`` asks for."""
+    if compile is False:
+        return None
+    if compile is True:
+        return "default"
+    if isinstance(compile, str) and compile in _MODES:
+        return compile
+    raise ValueError(f"compile must be False, True or one of {', '.join(_MODES)}; got {compile!r}")
+
+
+def _adam_step(stack: _Stack, grad: Tensor, step: int, beta1: float, beta2: float, eps: float):
+    """One Adam update of every row, as ``torch.optim.Adam`` computes it, per model."""
+    stack.m.lerp_(grad, 1 - beta1)
+    stack.v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    bc1 = 1 - beta1**step
+    denom = (stack.v.sqrt() / math.sqrt(1 - beta2**step)).add_(eps)
+    if stack.same_lr:
+        stack.flat.addcdiv_(stack.m, denom, value=-stack.lrs[0] / bc1)
+    else:
+        step_size = (stack.lr_col / bc1).to(stack.flat.dtype)
+        stack.flat.sub_(step_size * (stack.m / denom))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from progfusion.models import data as data_module
 from progfusion.models.data import Split, stack_splits
 
@@ -60,6 +59,8 @@ def test_staged_copy_to_cuda_equals_stacking_on_the_cpu(monkeypatch) -> None:
         parts = splits(7, classes=classes, seed=1)
         on_gpu = stack_splits(parts, device="cuda", dtype=torch.float32)
         on_cpu = stack_splits(parts, device="cpu", dtype=torch.float32)
-        for a, b in zip((*on_gpu.inputs, on_gpu.target), (*on_cpu.inputs, on_cpu.target)):
+        for a, b in zip(
+            (*on_gpu.inputs, on_gpu.target), (*on_cpu.inputs, on_cpu.target), strict=True
+        ):
             assert a.device.type == "cuda"
             assert torch.equal(a.cpu(), b)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from progfusion.models.protocol import (
     _epoch_permutation_numpy,
     _epoch_permutation_torch,
