@@ -63,10 +63,20 @@ class Settings:
     device: str
     chunk: int  # models per stack on one process (0: all of them in one stack)
     init: str = "factory"  # "hashed": per-seed initialisation computed on the device
+    compile: str = "off"  # or a torch.compile mode for the stacked step
 
     @property
     def spec(self) -> ModelSpec:
         return ModelSpec("latent", self.design, 8)
+
+    @property
+    def compile_arg(self) -> bool | str:
+        return False if self.compile == "off" else self.compile
+
+    def chunks(self, n: int) -> list[int]:
+        """The stack sizes that training ``n`` models stacked uses, in order."""
+        size = self.chunk or n
+        return [min(size, n - a) for a in range(0, n, size)]
 
     @property
     def config(self) -> TrainConfig:
@@ -92,17 +102,23 @@ def _sync(device: str) -> None:
 
 
 def _warm_up(settings: Settings, data: list) -> None:
-    """Run both trainers once, briefly, so that first-call costs stay off the clock."""
+    """Run both trainers once, briefly, so that first-call costs stay off the clock.
+
+    With ``--compile``, the stacked step is compiled here for every stack size the
+    timed run uses (a new size recompiles once).
+    """
     short = TrainConfig(protocol="fixed-steps", batch_size=settings.batch, max_steps=3)
-    few = data[:2]
-    train_stack(
-        settings.spec.build,
-        list(range(len(few))),
-        few,
-        short,
-        device=settings.device,
-        init=settings.init,
-    )
+    sizes = [2] if settings.compile == "off" else sorted(set(settings.chunks(len(data))))
+    for size in sizes:
+        train_stack(
+            settings.spec.build,
+            list(range(size)),
+            data[:size],
+            short,
+            device=settings.device,
+            init=settings.init,
+            compile=settings.compile_arg,
+        )
     train_one(settings.spec.build, 0, data[0], short, device=settings.device, init=settings.init)
     _sync(settings.device)
 
@@ -116,14 +132,21 @@ def _train(settings: Settings, mode: str, seeds: list[int], data: list) -> list[
             train_one(spec.build, s, d, cfg, device=dev, init=settings.init).test_metric
             for s, d in pairs
         ]
-    chunk = settings.chunk or len(seeds)
     metrics: list[float] = []
-    for a in range(0, len(seeds), chunk):
-        part = slice(a, a + chunk)
+    a = 0
+    for size in settings.chunks(len(seeds)):
+        part = slice(a, a + size)
         results = train_stack(
-            spec.build, seeds[part], data[part], cfg, device=dev, init=settings.init
+            spec.build,
+            seeds[part],
+            data[part],
+            cfg,
+            device=dev,
+            init=settings.init,
+            compile=settings.compile_arg,
         )
         metrics += [r.test_metric for r in results]
+        a += size
     return metrics
 
 
@@ -212,6 +235,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         choices=["factory", "hashed"],
         help="model initialisation (hashed: computed for all models on the device)",
     )
+    p.add_argument(
+        "--compile",
+        default="off",
+        choices=["off", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"],
+        help="torch.compile mode of the stacked step (off: eager; compiled in the warm-up)",
+    )
     p.add_argument("--quick", action="store_true", help="tiny settings, for a smoke test")
     p.add_argument("--out", default=None, help="also write a JSON run record here")
     args = p.parse_args(argv)
@@ -239,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC | torch {torch.__version__} | "
         f"{args.device}: {device_name} | {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} | "
         f"workers {args.workers} x 1 thread | {args.steps} steps, batch {args.batch}, "
-        f"{args.samples} samples, float32, chunk {args.chunk or 'all'}, init {args.init}"
+        f"{args.samples} samples, float32, chunk {args.chunk or 'all'}, init {args.init}, "
+        f"compile {args.compile}"
     )
     header = f"{'design':<6} {'N':>6} {'stacked/s':>10} {'one-at-a-time/s':>16} {'ratio':>7}"
     print(header + "  naive trained   max rel diff")
@@ -247,7 +277,14 @@ def main(argv: list[str] | None = None) -> int:
     for design in args.designs:
         for n in args.n:
             settings = Settings(
-                design, args.steps, args.samples, args.batch, args.device, args.chunk, args.init
+                design,
+                args.steps,
+                args.samples,
+                args.batch,
+                args.device,
+                args.chunk,
+                args.init,
+                args.compile,
             )
             seeds = list(range(n))
             naive_seeds = seeds[: max(args.workers, min(n, args.naive_max))]
