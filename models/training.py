@@ -431,8 +431,13 @@ def train_stack(
                 params = forward.params(flat[j : j + 1])
                 res.state = {k: v[0].detach().cpu().clone() for k, v in params.items()}
 
+    # CUDA graphs (these modes, on a GPU) replay into static outputs: say when a new
+    # training step begins, so that the last step's outputs may be overwritten
+    graphs = device.type == "cuda" and mode in ("reduce-overhead", "max-autotune")
     step, last_eval = 0, 0
     while step < config.max_steps and stack.alive.numel() > 0:
+        if graphs:
+            torch.compiler.cudagraph_mark_step_begin()
         epoch, in_epoch = divmod(step, steps_per_epoch)
         if in_epoch == 0 or stack.perm is None:
             stack.perm = epoch_permutation(stack.order, epoch, n_train)
