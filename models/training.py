@@ -18,6 +18,7 @@ loss) and then leaves the stack, so finished models cost nothing.
 from __future__ import annotations
 
 import math
+import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -151,9 +152,7 @@ class _Forward:
         self.vmap = path == "vmap"
         self.mode = mode
         # the training step's forward and loss; the backward follows the compiled graph
-        self.step_losses = (
-            self._step_losses if mode is None else torch.compile(self._step_losses, mode=mode)
-        )
+        self.step_losses = self._step_losses if mode is None else self._compiled(mode)
 
     def params(self, flat: Tensor) -> dict[str, Tensor]:
         """Views of the flat ``(N, P)`` parameters, one ``(N, *shape)`` per name."""
@@ -174,6 +173,18 @@ class _Forward:
 
             return torch.vmap(one)(params, *xs)
         return functional_call(self.model, (params, self.buffers), (list(xs),))
+
+    def _compiled(self, mode: str) -> Callable[..., Tensor]:
+        """:meth:`_step_losses` compiled, with a code object of its own.
+
+        TorchDynamo keeps compiled graphs, and its limit of recompilations (8), per
+        code object; one shared by every architecture would run the ninth
+        architecture of a sweep eagerly. A copy of the code per instance gives each
+        architecture its own cache.
+        """
+        fn = _Forward._step_losses
+        own = types.FunctionType(fn.__code__.replace(), fn.__globals__, fn.__name__)
+        return torch.compile(types.MethodType(own, self), mode=mode)
 
     def _step_losses(
         self, flat: Tensor, inputs: tuple[Tensor, ...], target: Tensor, flat_idx: Tensor, objective

@@ -522,3 +522,19 @@ def test_unknown_compile_mode_is_rejected(value) -> None:
     spec, _, objective = CASES["latent-late"]
     with pytest.raises(ValueError, match="compile must be"):
         train_stack(spec.build, [0], data_for("latent-late", [0]), config(objective), compile=value)
+
+
+def test_every_architecture_gets_its_own_compiled_step(caplog) -> None:
+    """TorchDynamo limits recompilations per code object; with a limit of 1, two
+    architectures sharing one would run the second eagerly (and log a warning)."""
+    import torch._dynamo
+
+    cfg = config(max_steps=3, eval_every=3, protocol="fixed-steps")
+    data = data_for("latent-late", [0, 1])
+    with torch._dynamo.config.patch(recompile_limit=1), caplog.at_level("WARNING"):
+        for width in (2, 3):
+            spec = ModelSpec("latent", "late", width)
+            before = torch._dynamo.utils.counters["frames"]["ok"]
+            train_stack(spec.build, [0, 1], data, cfg, dtype=F64, compile=True)
+            assert torch._dynamo.utils.counters["frames"]["ok"] > before  # compiled
+    assert not [r for r in caplog.records if "recompile_limit" in r.getMessage()]
