@@ -416,13 +416,17 @@ def train_stack(
     steps_per_epoch = n_train // config.batch_size
     record = set(config.record_steps)
 
-    def report(rows: Tensor) -> None:
-        """Evaluate the best weights of the stack rows ``rows`` and fill their results."""
+    def report(rows: Tensor, alive: list[int]) -> None:
+        """Evaluate the best weights of the stack rows ``rows`` and fill their results.
+
+        Per-model values reach the host as whole lists (one transfer each, not one
+        device synchronisation per model).
+        """
         flat = stack.best.index_select(0, rows)
         loss, metric = _evaluate(
             forward, flat, _select(stack.test, rows), config.objective, eval_chunk
         )
-        originals = [int(stack.alive[r]) for r in rows.tolist()]
+        originals = [alive[r] for r in rows.tolist()]
         noise = []
         for level in config.noise_levels:
             corrupted = stack_splits(
@@ -431,16 +435,17 @@ def train_stack(
             noise.append(
                 _evaluate(forward, flat, corrupted, config.objective, eval_chunk)[1].tolist()
             )
+        losses, metrics = loss.tolist(), metric.tolist()
+        val_losses = stack.best_loss.index_select(0, rows).tolist() if early else None
+        states = forward.params(flat.detach().cpu()) if return_state else None
         for j, i in enumerate(originals):
             res = results[i]
-            res.test_loss = float(loss[j])
-            res.test_metric = float(metric[j])
+            res.test_loss, res.test_metric = losses[j], metrics[j]
             res.noise_metric = [curve[j] for curve in noise]
-            if early:
-                res.val_loss = float(stack.best_loss[rows[j]])
-            if return_state:
-                params = forward.params(flat[j : j + 1])
-                res.state = {k: v[0].detach().cpu().clone() for k, v in params.items()}
+            if val_losses is not None:
+                res.val_loss = val_losses[j]
+            if states is not None:
+                res.state = {k: v[j].clone() for k, v in states.items()}
 
     # CUDA graphs (these modes, on a GPU) replay into static outputs: say when a new
     # training step begins, so that the last step's outputs may be overwritten
@@ -468,8 +473,8 @@ def train_stack(
 
         if step in record:
             _, metric = _evaluate(forward, stack.flat, stack.test, config.objective, eval_chunk)
-            for r, value in enumerate(metric.tolist()):
-                results[int(stack.alive[r])].recorded[step] = value
+            for i, value in zip(stack.alive.tolist(), metric.tolist(), strict=True):
+                results[i].recorded[step] = value
         if step % config.eval_every and step != config.max_steps:
             continue
         # evaluation point: divergence, validation, early stopping
@@ -497,19 +502,21 @@ def train_stack(
         done = stopped | diverged
         if not bool(done.any()):
             continue
+        alive, best_steps = stack.alive.tolist(), stack.best_step.tolist()
+        first_bad_steps = first_bad.tolist()
         for r in diverged.nonzero().flatten().tolist():
-            res = results[int(stack.alive[r])]
-            res.status, res.steps = "diverged", int(first_bad[r])
-            res.best_step = int(stack.best_step[r]) if early else 0
+            res = results[alive[r]]
+            res.status, res.steps = "diverged", first_bad_steps[r]
+            res.best_step = best_steps[r] if early else 0
             res.recorded = {k: v for k, v in res.recorded.items() if k < res.steps}
-        for r in stopped.nonzero().flatten().tolist():
-            res = results[int(stack.alive[r])]
-            res.steps = step
-            res.best_step = int(stack.best_step[r]) if early else step
-        # report the stopped models, then drop every finished one from the stack
         out_rows = stopped.nonzero().flatten()
+        for r in out_rows.tolist():
+            res = results[alive[r]]
+            res.steps = step
+            res.best_step = best_steps[r] if early else step
+        # report the stopped models, then drop every finished one from the stack
         if out_rows.numel():
-            report(out_rows)
+            report(out_rows, alive)
         stack.keep((~done).nonzero().flatten())
     return results
 

@@ -538,3 +538,30 @@ def test_every_architecture_gets_its_own_compiled_step(caplog) -> None:
             train_stack(spec.build, [0, 1], data, cfg, dtype=F64, compile=True)
             assert torch._dynamo.utils.counters["frames"]["ok"] > before  # compiled
     assert not [r for r in caplog.records if "recompile_limit" in r.getMessage()]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_device_synchronisations_do_not_grow_with_the_stack(protocol: str) -> None:
+    """Reading one model's value (``.item()``, ``float(t[j])``) waits for a GPU each
+    time; results must reach the host as whole lists. Counted on the CPU with a
+    dispatch mode: one scalar read per evaluation point (is any model done?), for
+    any number of models."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class ScalarReads(TorchDispatchMode):
+        count = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func.overloadpacket is torch.ops.aten._local_scalar_dense:
+                self.count += 1
+            return func(*args, **(kwargs or {}))
+
+    spec, _, objective = CASES["latent-late"]
+    cfg = config(objective, protocol, record_steps=(25,), noise_levels=(0.5,))
+    for n in (2, 8):
+        with ScalarReads() as reads:
+            results = train_stack(
+                spec.build, SEEDS[:n], data_for("latent-late", SEEDS[:n]), cfg, dtype=F64
+            )
+        evaluations = math.ceil(max(r.steps for r in results) / cfg.eval_every)
+        assert reads.count == evaluations
