@@ -449,6 +449,24 @@ def test_cuda_training_matches_cpu(case: str, dtype: torch.dtype, rtol: float) -
         assert a.test_metric == pytest.approx(b.test_metric, rel=rtol)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("mode", ["default", "reduce-overhead"])
+def test_cuda_compiled_training_matches_eager(mode: str) -> None:
+    """The compiled step on a GPU ("reduce-overhead": replayed as CUDA graphs), with
+    early stopping, so that the stack shrinks between replays."""
+    spec, _, objective = CASES["latent-pro"]
+    cfg = config(objective)
+    data = data_for("latent-pro")
+    run = functools.partial(
+        train_stack, spec.build, SEEDS, data, cfg, dtype=F64, lrs=SPREAD_LRS, device="cuda"
+    )
+    eager, compiled = run(), run(compile=mode)
+    assert len({r.steps for r in eager}) > 1
+    for c, e in zip(compiled, eager, strict=True):
+        assert (c.status, c.steps, c.best_step) == (e.status, e.steps, e.best_step)
+        assert c.test_metric == pytest.approx(e.test_metric, rel=1e-9)
+
+
 # --- the hashed initialisation (init="hashed") -------------------------------------------
 
 
