@@ -225,7 +225,16 @@ class _Stack:
     caller's list); :meth:`keep` drops finished rows from all of them at once.
     """
 
-    def __init__(self, flat: Tensor, seeds: Sequence[int], lrs: list[float], data, window: int):
+    def __init__(
+        self,
+        flat: Tensor,
+        seeds: Sequence[int],
+        lrs: list[float],
+        splits: tuple[Split, Split, Split | None],
+        window: int,
+    ):
+        """``flat``: initial ``(N, P)`` parameters on the device; ``splits``: stacked
+        (train, test, val); ``window``: steps between evaluation points."""
         device = flat.device
         n_models = flat.shape[0]
         self.flat = flat
@@ -244,7 +253,7 @@ class _Stack:
         self.since_best = torch.zeros(n_models, dtype=torch.int64, device=device)
         # whether each step's training loss was non-finite, since the last evaluation
         self.nonfinite = torch.zeros((window, n_models), dtype=torch.bool, device=device)
-        self.train, self.test, self.val = data
+        self.train, self.test, self.val = splits
         self.n_train = self.train.inputs[0].shape[1]
         # row r's samples start at r * n_train in the flattened (N * n, ...) data
         self.offsets = torch.arange(n_models, device=device).unsqueeze(1) * self.n_train
