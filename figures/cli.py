@@ -17,6 +17,10 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+#: ``--compile`` values: off, or a torch.compile mode (``train_stack(compile=...)``);
+#: spelled out here so that ``--help`` does not import torch
+COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
 __all__ = ["main", "build_parser"]
 
 
@@ -88,6 +92,13 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         "--chunk", type=_positive, help="models per stack (default: 128 on cpu, all on cuda)"
     )
     parser.add_argument(
+        "--compile",
+        default="off",
+        choices=list(COMPILE_MODES),
+        help="torch.compile the training step (default off; compiling costs seconds to a "
+        "minute per model architecture and process; reduce-overhead: CUDA graphs on a GPU)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=Path("progfusion-out"),
@@ -150,6 +161,7 @@ def _options(parser, args):
         workers=workers,
         scheduler=args.scheduler,
         chunk=chunk,
+        compile=args.compile,
         quiet=args.quiet,
     )
     return preset, opts

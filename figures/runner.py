@@ -39,6 +39,7 @@ class RunOptions:
     workers: int = 1
     scheduler: str | None = None
     chunk: int = 128
+    compile: str = "off"
     quiet: bool = False
 
 
@@ -82,7 +83,7 @@ def _sweep(
         {"settings": sizes, "config": asdict(config), "seed": opts.seed, "table": name}
     )
     store = ResultsStore(opts.out, name, fingerprint, [j.job_id for j in jobs])
-    shards = make_shards(jobs, config, chunk=opts.chunk, device=opts.device)
+    shards = make_shards(jobs, config, chunk=opts.chunk, device=opts.device, compile=opts.compile)
     with tqdm(total=len(jobs), desc=f"{name}: models", unit="model", disable=opts.quiet) as bar:
         run_sweep(
             shards,

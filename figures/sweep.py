@@ -27,7 +27,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -87,6 +87,7 @@ class Shard:
     config: TrainConfig
     device: str = "cpu"
     threads: int = 1
+    compile: str = "off"  # or a torch.compile mode for the training step
 
     @property
     def spec(self) -> ModelSpec:
@@ -94,7 +95,13 @@ class Shard:
 
 
 def make_shards(
-    jobs: Sequence[Job], config: TrainConfig, *, chunk: int, device: str, threads: int = 1
+    jobs: Sequence[Job],
+    config: TrainConfig,
+    *,
+    chunk: int,
+    device: str,
+    threads: int = 1,
+    compile: str = "off",  # noqa: A002 (the CLI's --compile)
 ) -> list[Shard]:
     """Group jobs by model recipe (in first-seen order) and cut groups into chunks."""
     groups: dict[ModelSpec, list[Job]] = {}
@@ -103,7 +110,7 @@ def make_shards(
     shards = []
     for group in groups.values():
         for a in range(0, len(group), chunk):
-            shards.append(Shard(tuple(group[a : a + chunk]), config, device, threads))
+            shards.append(Shard(tuple(group[a : a + chunk]), config, device, threads, compile))
     return shards
 
 
@@ -150,6 +157,7 @@ def run_shard(shard: Shard) -> list[dict[str, Any]]:
             [data[job.data] for job in shard.jobs],
             shard.config,
             device=shard.device,
+            compile=False if shard.compile == "off" else shard.compile,
         )
         return _rows(shard, results, time.perf_counter() - start)
 
@@ -298,7 +306,7 @@ def _without(shard: Shard, done: set[str]) -> Shard | None:
     jobs = tuple(j for j in shard.jobs if j.job_id not in done)
     if not jobs:
         return None
-    return Shard(jobs, shard.config, shard.device, shard.threads)
+    return replace(shard, jobs=jobs)
 
 
 def default_workers(device: str) -> int:

@@ -83,6 +83,7 @@ BAD_RUN_ARGS = [
     (["figures", "--workers", "0"], ["--workers"]),
     (["figures", "--chunk", "-3"], ["--chunk"]),
     (["figures", "--device", "tpu"], ["--device", "'tpu'"]),
+    (["figures", "--compile", "fast"], ["--compile", "'fast'"]),
     (["figures", "--bogus"], ["--bogus"]),
     (["figure"], ["number"]),
     ([], ["command"]),
@@ -183,3 +184,30 @@ def test_plot_writes_beside_the_table_by_default(tiny_run, no_training, tmp_path
     assert (tmp_path / "figure7.png").is_file() and (tmp_path / "figure7.pdf").is_file()
     image = mpimg.imread(tmp_path / "figure7.png")
     assert image.ndim == 3 and image.shape[0] > 100
+
+
+# --- --compile ----------------------------------------------------------------------------
+
+
+def test_compile_modes_are_the_trainers() -> None:
+    from progfusion.figures.cli import COMPILE_MODES
+    from progfusion.models import training
+
+    assert COMPILE_MODES == ("off", *training._MODES)
+
+
+def test_compile_reaches_the_trainer(tmp_path, monkeypatch) -> None:
+    requested = []
+    real = sweep.train_stack
+
+    def train_stack(*args, compile=False, **kwargs):  # noqa: A002
+        requested.append(compile)
+        return real(*args, **kwargs)  # eager: this test is about the plumbing
+
+    monkeypatch.setattr(sweep, "train_stack", train_stack)
+    argv = ["figure", "7", "--preset", "tiny", "--workers", "1", "--quiet"]
+    assert main([*argv, "--compile", "reduce-overhead", "--out", str(tmp_path / "a")]) == 0
+    assert requested and set(requested) == {"reduce-overhead"}
+    requested.clear()
+    assert main([*argv, "--out", str(tmp_path / "b")]) == 0
+    assert requested and set(requested) == {False}  # off by default
