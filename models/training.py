@@ -419,7 +419,8 @@ def train_stack(
             f"batch_size ({config.batch_size}) exceeds the training split ({n_train} samples)"
         )
     lr_values = [config.lr] * n_models if lrs is None else [float(x) for x in lrs]
-    stack = _Stack(flat.to(device=device, dtype=dtype), seeds, lr_values, splits, config.eval_every)
+    window = min(config.eval_every, config.max_steps)  # steps between evaluation points
+    stack = _Stack(flat.to(device=device, dtype=dtype), seeds, lr_values, splits, window)
     results = [ModelResult(seed=int(s)) for s in seeds]
     beta1, beta2 = config.betas
     steps_per_epoch = n_train // config.batch_size
