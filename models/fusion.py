@@ -115,18 +115,41 @@ class EarlyFusion(nn.Module):
         Pass the inputs to ``network`` as a tuple read as their concatenation
         (only for networks whose first layer is :class:`~.layers.Linear`),
         instead of a ``torch.cat`` copy.
+    keys
+        Modality names, in the order of concatenation; then ``forward`` takes a
+        mapping with exactly these keys (in any order). Without ``keys`` it takes
+        a sequence: a mapping is refused, since the order of its entries would
+        silently decide which weights each modality meets.
     """
 
-    def __init__(self, network: nn.Module, *, n_modalities: int = 2, lazy: bool = False) -> None:
+    def __init__(
+        self,
+        network: nn.Module,
+        *,
+        n_modalities: int = 2,
+        lazy: bool = False,
+        keys: Sequence[str] | None = None,
+    ) -> None:
         super().__init__()
+        if keys is not None:
+            keys = tuple(keys)
+            if len(set(keys)) != len(keys) or len(keys) != n_modalities:
+                raise ValueError(
+                    f"keys must be {n_modalities} distinct modality names "
+                    f"(n_modalities), got {list(keys)}"
+                )
         if n_modalities < 1:
             raise ValueError(f"n_modalities must be >= 1, got {n_modalities}")
         self.network = network
         self.n_modalities = n_modalities
+        self.keys: tuple[str, ...] | None = keys
         self.concat = Concat(lazy=lazy)
 
     def forward(self, inputs: Modalities) -> Tensor:
-        if isinstance(inputs, Mapping):
-            inputs = list(inputs.values())
-        xs = check_modalities(inputs, self.n_modalities, None)
+        if self.keys is None and isinstance(inputs, Mapping):
+            raise ValueError(
+                "inputs: this EarlyFusion has no modality names, so pass a sequence "
+                "(or build it with keys=[...] to take a mapping)"
+            )
+        xs = check_modalities(inputs, self.n_modalities, self.keys)
         return self.network(self.concat(xs))

@@ -459,6 +459,22 @@ def test_early_fusion_rejects_bad_arguments():
     early = EarlyFusion(Linear(3, 1), n_modalities=2)
     with pytest.raises(ValueError, match="inputs"):
         early([torch.randn(2, 3)])
+    with pytest.raises(ValueError, match="inputs: this EarlyFusion has no modality names"):
+        early({"a": torch.randn(2, 1), "b": torch.randn(2, 2)})
+    for keys in (["a"], ["a", "a"]):
+        with pytest.raises(ValueError, match="keys"):
+            EarlyFusion(Linear(3, 1), keys=keys)
+
+
+def test_early_fusion_with_keys_concatenates_in_their_order():
+    net = Linear(3, 1).double()
+    a, b = torch.randn(4, 1, dtype=F64), torch.randn(4, 2, dtype=F64)
+    early = EarlyFusion(net, keys=["a", "b"])
+    expected = net(torch.cat([a, b], -1))
+    assert torch.equal(early({"b": b, "a": a}), expected)  # any order of the mapping
+    for bad in ([a, b], {"a": a}, {"a": a, "c": b}):
+        with pytest.raises(ValueError, match="inputs"):
+            early(bad)
 
 
 def test_late_fusion_rejects_no_encoders():
