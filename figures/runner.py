@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -20,7 +19,7 @@ from tqdm.auto import tqdm
 from . import fig4, fig7_8
 from .presets import Preset
 from .store import ResultsStore, atomic_write_text, config_hash
-from .sweep import Job, make_shards, open_executors, run_sweep
+from .sweep import Executors, Job, make_shards, open_executors, run_sweep
 
 __all__ = ["RunOptions", "run_figures", "FIGURES"]
 
@@ -65,14 +64,14 @@ def _sweep(
     config,
     settings,
     opts: RunOptions,
-    executors: Callable[[], Any] | None = None,
+    executors: Executors | None = None,
 ) -> pd.DataFrame:
     """Train every job of one table (resuming), and return the table.
 
     Rows count as done when they were made with the same settings, training
     configuration and root seed. The trial count is left out of that fingerprint,
     so rerunning with more ``--trials`` trains only the new trials. ``executors``:
-    the executor factory of :func:`~.sweep.open_executors` (default: one opened
+    the :class:`~.sweep.Executors` of :func:`~.sweep.open_executors` (default: one opened
     for this table alone).
     """
     if executors is None:

@@ -46,6 +46,7 @@ __all__ = [
     "run_shard",
     "run_sweep",
     "make_executor",
+    "Executors",
     "open_executors",
     "SchedulerUnreachable",
 ]
@@ -199,20 +200,63 @@ def make_executor(workers: int, client: Any = None) -> cf.Executor | None:
     )
 
 
+class Executors:
+    """Where each round of :func:`run_sweep` runs its shards.
+
+    ``make`` returns a new executor (None: this process). With ``keep``, the
+    executor of a round that went cleanly serves the next round and the next
+    sweep too (a local process pool: its workers start once, about 5-10 s, and
+    keep what they compiled), until :meth:`close`; after a round with a failure
+    (perhaps a dead worker, which breaks a pool) it is shut down and replaced.
+    Without ``keep`` every round gets a new executor. Calling the object returns
+    :meth:`get`'s executor.
+    """
+
+    def __init__(self, make: Callable[[], cf.Executor | None], *, keep: bool = False) -> None:
+        self._make = make
+        self._keep = keep
+        self._kept: cf.Executor | None = None
+
+    def get(self) -> cf.Executor | None:
+        if self._kept is not None:
+            return self._kept
+        executor = self._make()
+        if self._keep:
+            self._kept = executor
+        return executor
+
+    __call__ = get
+
+    def release(self, executor: cf.Executor | None, *, clean: bool) -> None:
+        """The round on ``executor`` is over; ``clean``: no shard failed or was cut short."""
+        if executor is None or (clean and executor is self._kept):
+            return
+        if executor is self._kept:
+            self._kept = None
+        _shutdown(executor)
+
+    def close(self) -> None:
+        if self._kept is not None:
+            kept, self._kept = self._kept, None
+            _shutdown(kept)
+
+
 @contextlib.contextmanager
-def open_executors(
-    workers: int, scheduler: str | None = None
-) -> Iterator[Callable[[], cf.Executor | None]]:
-    """Yield the ``executor_factory`` of :func:`run_sweep` for ``--workers`` / ``--scheduler``.
+def open_executors(workers: int, scheduler: str | None = None) -> Iterator[Executors]:
+    """Yield the :class:`Executors` of :func:`run_sweep` for ``--workers`` / ``--scheduler``.
 
     With ``scheduler`` (the address of a Dask scheduler; needs the ``dask``
     extra), one ``Client`` is connected for the whole block and closed at its
-    end; every call of the factory returns a new executor on that client.
-    Without it, every call returns a new local process pool (or None for
-    ``workers == 1``), so a pool broken by a dead worker is replaced.
+    end; every round gets a new executor on that client. Without it, one local
+    process pool (none for ``workers == 1``) serves every sweep of the block,
+    replaced after a round in which a shard failed, and shut down at the end.
     """
     if scheduler is None:
-        yield lambda: make_executor(workers)
+        executors = Executors(lambda: make_executor(workers), keep=True)
+        try:
+            yield executors
+        finally:
+            executors.close()
         return
     try:
         from dask.distributed import Client
@@ -228,7 +272,7 @@ def open_executors(
             f"cannot reach the Dask scheduler at {scheduler}: {first_line}"
         ) from None
     try:
-        yield lambda: make_executor(workers, client)
+        yield Executors(lambda: make_executor(workers, client))
     finally:
         client.close()
 
@@ -237,17 +281,21 @@ def run_sweep(
     shards: Sequence[Shard],
     store: ResultsStore,
     *,
-    executor_factory: Callable[[], cf.Executor | None],
+    executor_factory: Executors | Callable[[], cf.Executor | None],
     progress: Callable[[int], None] | None = None,
     retries: int = 1,
 ) -> None:
     """Train every shard not yet in ``store`` and add each one's rows as it finishes.
 
-    ``executor_factory`` returns the executor (None: run in this process; see
-    :func:`open_executors`); it is called again for each retry round, so a broken
-    process pool (a worker died) is replaced and the remaining shards go on. Each shard is retried
-    ``retries`` times before its models are marked ``"failed"``.
+    ``executor_factory``: an :class:`Executors` (see :func:`open_executors`), or a
+    function returning a new executor for each round (None: run in this process).
+    A round with a failure gets a new executor for the next, so a broken process
+    pool (a worker died) is replaced and the remaining shards go on. Each shard is
+    retried ``retries`` times before its models are marked ``"failed"``.
     """
+    executors = (
+        executor_factory if isinstance(executor_factory, Executors) else Executors(executor_factory)
+    )
     done = store.done()
     todo = [s for s in (_without(s, done) for s in shards) if s is not None]
     if progress is not None:
@@ -255,11 +303,14 @@ def run_sweep(
     attempts = {id(s): 0 for s in todo}
     pending = list(todo)
     while pending:
-        executor = executor_factory()
+        executor = executors.get()
         batch, pending = pending, []
+        clean = False
         try:
+            failures = 0
             for shard, outcome in _outcomes(executor, batch):
                 if isinstance(outcome, BaseException):
+                    failures += 1
                     attempts[id(shard)] += 1
                     if attempts[id(shard)] <= retries:
                         pending.append(shard)
@@ -268,9 +319,9 @@ def run_sweep(
                 store.add(outcome)
                 if progress is not None:
                     progress(len(shard.jobs))
-        finally:
-            if executor is not None:
-                _shutdown(executor)
+            clean = failures == 0
+        finally:  # after a failure or an interruption (Ctrl-C), never reuse the executor
+            executors.release(executor, clean=clean)
 
 
 def _shutdown(executor: cf.Executor) -> None:

@@ -250,6 +250,51 @@ def test_retry_rounds_ask_the_executor_factory_again(tmp_path, monkeypatch) -> N
     assert rounds == [] and attempts == {}
 
 
+class _FakeExecutor:
+    def __init__(self, log: list[str], name: str) -> None:
+        self.log, self.name = log, name
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        self.log.append(f"shutdown {self.name}")
+
+
+def test_a_kept_executor_serves_clean_rounds_and_is_replaced_after_a_failure() -> None:
+    log: list[str] = []
+    made = iter("abc")
+    executors = sweep.Executors(lambda: _FakeExecutor(log, next(made)), keep=True)
+    a = executors.get()
+    executors.release(a, clean=True)
+    assert executors.get() is a and log == []  # a clean round: the same pool goes on
+    executors.release(a, clean=False)
+    assert log == ["shutdown a"]
+    b = executors.get()
+    assert b is not a
+    executors.release(b, clean=True)
+    executors.close()
+    assert log == ["shutdown a", "shutdown b"]
+    # without keep (a function, as run_sweep also accepts): a new executor every round
+    fresh = sweep.Executors(lambda: _FakeExecutor(log, "d"))
+    d = fresh.get()
+    fresh.release(d, clean=True)
+    assert log[-1] == "shutdown d" and fresh.get() is not d
+
+
+def test_one_local_pool_serves_every_table_of_a_run(tmp_path, monkeypatch) -> None:
+    from progfusion.figures.cli import main
+
+    made = []
+    real = sweep.make_executor
+
+    def counting(workers, client=None):
+        made.append(workers)
+        return real(workers, client)
+
+    monkeypatch.setattr(sweep, "make_executor", counting)
+    argv = ["figure", "7", "--preset", "tiny", "--workers", "2", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0  # two tables: figure7, figure7b
+    assert made == [2]
+
+
 # --- analysis: diverged rows are left out ------------------------------------------------
 
 
