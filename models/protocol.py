@@ -14,6 +14,7 @@ size or the order of a sweep.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Literal
@@ -95,7 +96,13 @@ def model_seeds(seed: int) -> tuple[int, int]:
     """``(init_seed, order_seed)`` of the model with integer ``seed`` (each < 2**32)."""
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seeds must be non-negative integers, got {seed!r}")
-    init_seed, order_seed = np.random.SeedSequence(int(seed)).generate_state(2)
+    return _seed_pair(int(seed))
+
+
+@functools.lru_cache(maxsize=2**14)
+def _seed_pair(seed: int) -> tuple[int, int]:
+    # ~8 us each: a stack of 4,096 models asks twice (initialisation, order)
+    init_seed, order_seed = np.random.SeedSequence(seed).generate_state(2)
     return int(init_seed), int(order_seed)
 
 
