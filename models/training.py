@@ -12,7 +12,10 @@ rounding). Two forward paths, tested equal:
 - **vmap**: for any other module, :func:`torch.vmap` over the model dimension.
 
 A model stops when its protocol says so (or diverges: a non-finite training
-loss) and then leaves the stack, so finished models cost nothing.
+loss) and then leaves the stack, so finished models cost nothing. Optionally
+(``compile=``) the step is compiled with :func:`torch.compile`. Per-model results
+reach the host as whole lists, so a GPU waits for the host once per evaluation
+point, not once per model.
 """
 
 from __future__ import annotations
