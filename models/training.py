@@ -153,7 +153,6 @@ class _Forward:
         # the single model's buffers, broadcast along the model dimension if any
         self.buffers = {n: b.to(device) for n, b in model.named_buffers()}
         self.vmap = path == "vmap"
-        self.mode = mode
         # the training step's forward and loss; the backward follows the compiled graph
         self.step_losses = self._step_losses if mode is None else self._compiled(mode)
 
@@ -422,8 +421,8 @@ def train_stack(
             f"batch_size ({config.batch_size}) exceeds the training split ({n_train} samples)"
         )
     lr_values = [config.lr] * n_models if lrs is None else [float(x) for x in lrs]
-    window = min(config.eval_every, config.max_steps)  # steps between evaluation points
-    stack = _Stack(flat.to(device=device, dtype=dtype), seeds, lr_values, splits, window)
+    between_evals = min(config.eval_every, config.max_steps)
+    stack = _Stack(flat.to(device=device, dtype=dtype), seeds, lr_values, splits, between_evals)
     results = [ModelResult(seed=int(s)) for s in seeds]
     beta1, beta2 = config.betas
     steps_per_epoch = n_train // config.batch_size
@@ -491,9 +490,9 @@ def train_stack(
         if step % config.eval_every and step != config.max_steps:
             continue
         # evaluation point: divergence, validation, early stopping
-        window = stack.nonfinite[: step - last_eval]  # (steps since the last one, N)
-        first_bad = last_eval + 1 + window.to(torch.int8).argmax(0)  # first True, if any
-        keep = ~window.any(0)
+        nonfinite = stack.nonfinite[: step - last_eval]  # (steps since the last one, N)
+        first_bad = last_eval + 1 + nonfinite.to(torch.int8).argmax(0)  # first True, if any
+        keep = ~nonfinite.any(0)
         last_eval = step
         if early:
             loss, _ = _evaluate(forward, stack.flat, stack.val, config.objective, eval_chunk)

@@ -142,36 +142,28 @@ def _zeros_like_tangent(n_params: int, shape: tuple[int, int]) -> np.ndarray:
 
 def vstack(blocks: Iterable[Dual | np.ndarray]) -> Dual | np.ndarray:
     """Stack blocks vertically; returns a plain array when no block is a Dual."""
-    blocks = list(blocks)
-    if not any(isinstance(b, Dual) for b in blocks):
-        return np.vstack([np.asarray(b, dtype=object) for b in blocks])
-    duals = [_as_dual(b) for b in blocks]
-    n_params = next(b.tangent.shape[0] for b in duals if b.tangent is not None)
-    value = np.vstack([b.value for b in duals])
-    tangent = np.concatenate(
-        [
-            b.tangent if b.tangent is not None else _zeros_like_tangent(n_params, b.value.shape)
-            for b in duals
-        ],
-        axis=1,
-    )
-    return Dual(value, tangent)
+    return _stack(blocks, np.vstack, tangent_axis=1)
 
 
 def hstack(blocks: Iterable[Dual | np.ndarray]) -> Dual | np.ndarray:
     """Stack blocks horizontally; returns a plain array when no block is a Dual."""
+    return _stack(blocks, np.hstack, tangent_axis=2)
+
+
+def _stack(blocks, stack, *, tangent_axis: int) -> Dual | np.ndarray:
+    """``stack`` the values; the tangents ``(n_params, rows, cols)`` along the same axis."""
     blocks = list(blocks)
     if not any(isinstance(b, Dual) for b in blocks):
-        return np.hstack([np.asarray(b, dtype=object) for b in blocks])
+        return stack([np.asarray(b, dtype=object) for b in blocks])
     duals = [_as_dual(b) for b in blocks]
     n_params = next(b.tangent.shape[0] for b in duals if b.tangent is not None)
-    value = np.hstack([b.value for b in duals])
+    value = stack([b.value for b in duals])
     tangent = np.concatenate(
         [
             b.tangent if b.tangent is not None else _zeros_like_tangent(n_params, b.value.shape)
             for b in duals
         ],
-        axis=2,
+        axis=tangent_axis,
     )
     return Dual(value, tangent)
 
