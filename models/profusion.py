@@ -35,10 +35,10 @@ import math
 from collections.abc import Sequence
 from typing import Literal
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ._checks import positive_int
 from .fusion import LateFusion, Modalities
 from .layers import Features, Linear, feature_dim
 
@@ -48,12 +48,6 @@ ContextForm = Literal["add", "concat"]
 _CONTEXT_FORMS = ("add", "concat")
 _AFFINE = (nn.Linear, Linear)
 
-
-def _positive_int(name: str, value: object) -> int:
-    """``value`` as an int >= 1 (Python or numpy integer), else a ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 def _check_context(context: str) -> str:
@@ -119,7 +113,7 @@ class _Unrolled(nn.Module):
     ) -> None:
         super().__init__()
         self.base = _as_late(base)
-        self.steps = _positive_int("steps", steps)
+        self.steps = positive_int("steps", steps)
         self.context = _check_context(context)
         encoders = self.base.encoder_list()
         if input_dims is not None and len(input_dims) != len(encoders):
@@ -146,7 +140,7 @@ class _Unrolled(nn.Module):
         columns of the widened first layer (``src -> p -> first-layer width``).
         """
         if backproj_dim is not None:
-            backproj_dim = _positive_int("backproj_dim", backproj_dim)
+            backproj_dim = positive_int("backproj_dim", backproj_dim)
         maps: list[nn.Module] = []
         for i, (src, in_dim) in enumerate(zip(src_dims, self.input_dims, strict=True)):
             if self.context == "add":
