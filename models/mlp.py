@@ -25,6 +25,7 @@ applies, and fusion is a lazy :class:`~.layers.Concat` (no ``torch.cat``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -35,7 +36,7 @@ from .fusion import EarlyFusion, LateFusion
 from .layers import Concat, Linear
 from .profusion import ContextForm, IterativeFusion, ProFusion
 
-__all__ = ["ModelSpec", "DESIGNS", "TASKS"]
+__all__ = ["ModelSpec", "DESIGNS", "TASKS", "mlp_model"]
 
 Design = Literal["late", "early", "pro", "iterative"]
 Task = Literal["lattice", "latent"]
@@ -132,29 +133,59 @@ class ModelSpec:
         """The same recipe in another design."""
         return replace(self, design=design)
 
-    def _head(self, fused: int) -> nn.Sequential:
-        hidden = [self.head_hidden] if self.head_hidden is not None else []
-        return _mlp([fused, *hidden, self.output_dim], final_relu=False)
-
-    def _encoder(self, in_dim: int) -> nn.Sequential:
-        depth = 1 if self.task == "lattice" else 2
-        return _mlp([in_dim] + [self.width] * depth, final_relu=True)
-
     def build(self) -> nn.Module:
         """A freshly initialised model (draws from torch's global generator).
 
         Late, pro and iterative models built under the same seed share the base
         weights: the wrappers draw their back-projections after the base.
         """
-        dims = self.input_dims
-        fused = self.width * len(dims)
-        if self.design == "early":
-            depth = 1 if self.task == "lattice" else 2
-            body = _mlp([sum(dims)] + [fused] * depth, final_relu=True)
-            net = nn.Sequential(*body, *self._head(fused))
-            return EarlyFusion(net, n_modalities=len(dims), lazy=True)
-        late = LateFusion([self._encoder(d) for d in dims], Concat(lazy=True), self._head(fused))
-        if self.design == "late":
-            return late
-        wrapper = ProFusion if self.design == "pro" else IterativeFusion
-        return wrapper(late, steps=self.steps, context=self.context, backproj_dim=self.backproj_dim)
+        return mlp_model(
+            self.design,
+            self.input_dims,
+            self.output_dim,
+            width=self.width,
+            depth=1 if self.task == "lattice" else 2,
+            head_hidden=self.head_hidden,
+            steps=self.steps,
+            context=self.context,
+            backproj_dim=self.backproj_dim,
+        )
+
+
+def mlp_model(
+    design: Design,
+    input_dims: Sequence[int],
+    output_dim: int,
+    *,
+    width: int,
+    depth: int,
+    head_hidden: int | None = None,
+    steps: int = 2,
+    context: ContextForm = "concat",
+    backproj_dim: int | None = 16,
+) -> nn.Module:
+    """One of the paper's MLPs in ``design``, freshly initialised from torch's global generator.
+
+    Late fusion: per modality ``depth`` layers ``Linear + ReLU`` of width ``width``,
+    fusion by (lazy) concatenation, head ``Linear(width * K, output_dim)``, or with
+    ``head_hidden``: ``Linear(width * K, head_hidden) + ReLU + Linear(head_hidden,
+    output_dim)``. Early fusion: ``depth`` layers of width ``width * K`` on the
+    concatenated inputs and the same head. Pro / iterative: the late model wrapped
+    (``steps`` = R, ``context``, ``backproj_dim`` = p), drawn after the base so that
+    every design built under one seed shares the base weights.
+    """
+    fused = width * len(input_dims)
+    hidden = [head_hidden] if head_hidden else []
+
+    def head() -> nn.Sequential:  # drawn after the encoders (or the early body)
+        return _mlp([fused, *hidden, output_dim], final_relu=False)
+
+    if design == "early":
+        body = _mlp([sum(input_dims)] + [fused] * depth, final_relu=True)
+        return EarlyFusion(nn.Sequential(*body, *head()), n_modalities=len(input_dims), lazy=True)
+    encoders = [_mlp([d] + [width] * depth, final_relu=True) for d in input_dims]
+    late = LateFusion(encoders, Concat(lazy=True), head())
+    if design == "late":
+        return late
+    wrapper = ProFusion if design == "pro" else IterativeFusion
+    return wrapper(late, steps=steps, context=context, backproj_dim=backproj_dim)
