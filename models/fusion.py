@@ -3,9 +3,11 @@
 :class:`LateFusion` has the constructor of torchmultimodal's
 ``LateFusion(encoders, fusion_module, head_module)`` and MultiBench's
 ``MMDL(encoders, fusion, head)``, so encoders, fusions and heads written for either
-drop in. Modalities are passed as a sequence (encoders given as a sequence) or as
-a mapping keyed like the encoders (encoders given as a mapping); the fusion module
-receives the features in the same form.
+drop in. The encoders may be a list, tuple or ``nn.ModuleList`` (modalities by
+position) or a dict or ``nn.ModuleDict`` (modalities by name). Modalities are
+passed as a sequence (encoders given as a sequence) or as a mapping keyed like the
+encoders (encoders given as a mapping); the fusion module receives the features
+in the same form.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from torch import Tensor, nn
 
 from .layers import Concat, Features
 
-__all__ = ["LateFusion", "EarlyFusion", "Modalities"]
+__all__ = ["LateFusion", "EarlyFusion", "Encoders", "Modalities", "encoder_container"]
+
+#: The unimodal encoders of a late-fusion model, by position or by modality name.
+Encoders = Sequence[nn.Module] | nn.ModuleList | Mapping[str, nn.Module] | nn.ModuleDict
 
 #: Inputs of a multimodal model: one tensor per modality, each ``(B, f_i)`` for
 #: one model or ``(N, B, f_i)`` for a stack of N models.
@@ -44,35 +49,67 @@ def check_modalities(inputs: Any, n: int, keys: tuple[str, ...] | None) -> list[
     return list(inputs)
 
 
+def encoder_container(encoders: Any) -> nn.ModuleDict | nn.ModuleList:
+    """``encoders`` as an ``nn.ModuleDict`` (named) or ``nn.ModuleList`` (by position).
+
+    A dict or ``nn.ModuleDict`` keeps its order (the order the modalities are
+    encoded and fused in); a list, tuple or ``nn.ModuleList`` keeps its positions.
+    The modules themselves are shared, not copied. Anything else, an empty
+    container, a non-string name or a value that is not an ``nn.Module`` raises a
+    ``ValueError`` naming ``encoders``.
+    """
+    if isinstance(encoders, Mapping | nn.ModuleDict):
+        named = dict(encoders.items())
+        bad_keys = [k for k in named if not isinstance(k, str)]
+        if bad_keys:
+            raise ValueError(f"encoders: modality names must be strings, got {bad_keys!r}")
+        modules = list(named.values())
+    elif isinstance(encoders, Sequence | nn.ModuleList) and not isinstance(encoders, str):
+        named, modules = None, list(encoders)
+    else:
+        raise ValueError(
+            "encoders must be a list, tuple, nn.ModuleList, dict or nn.ModuleDict of "
+            f"modules, got {type(encoders).__name__}"
+        )
+    if not modules:
+        raise ValueError("encoders: need at least one modality encoder")
+    for i, module in enumerate(modules):
+        if not isinstance(module, nn.Module):
+            where = list(named)[i] if named is not None else i
+            raise ValueError(
+                f"encoders: encoder {where!r} must be an nn.Module, got {type(module).__name__}"
+            )
+    return nn.ModuleDict(named) if named is not None else nn.ModuleList(modules)
+
+
 class LateFusion(nn.Module):
     """Late fusion ``P(F(G_1(x_1), ..., G_K(x_K)))``.
 
     Parameters
     ----------
     encoders
-        The unimodal feature generators ``G_i``, as a sequence or a mapping from
-        modality name to module.
+        The unimodal feature generators ``G_i``: a list, tuple or ``nn.ModuleList``
+        (modalities by position), or a dict or ``nn.ModuleDict`` from modality
+        name to module (modalities by name, encoded and fused in the container's
+        order). The modules are shared, not copied.
     fusion
-        The fusion ``F``: called with the list (or dict) of encoder outputs.
+        The fusion ``F``: called with the list (encoders by position) or the dict
+        (encoders by name, in their order) of encoder outputs, each ``(B, d_i)``.
     head
         The predictor ``P``, applied to the fused vector.
+
+    Shapes
+    ------
+    Inputs: one tensor per modality, ``(B, f_i)``, as a sequence (encoders by
+    position) or a mapping with exactly the encoders' names (in any order);
+    output: the head's output, ``(B, out)``.
     """
 
-    def __init__(
-        self,
-        encoders: Sequence[nn.Module] | Mapping[str, nn.Module],
-        fusion: nn.Module,
-        head: nn.Module,
-    ) -> None:
+    def __init__(self, encoders: Encoders, fusion: nn.Module, head: nn.Module) -> None:
         super().__init__()
-        if isinstance(encoders, Mapping):
-            self.keys: tuple[str, ...] | None = tuple(encoders)
-            self.encoders: nn.ModuleDict | nn.ModuleList = nn.ModuleDict(dict(encoders))
-        else:
-            self.keys = None
-            self.encoders = nn.ModuleList(list(encoders))
-        if len(self.encoders) < 1:
-            raise ValueError("encoders: need at least one modality encoder")
+        self.encoders: nn.ModuleDict | nn.ModuleList = encoder_container(encoders)
+        named = isinstance(self.encoders, nn.ModuleDict)
+        self.keys: tuple[str, ...] | None = tuple(self.encoders.keys()) if named else None
         self.fusion = fusion
         self.head = head
 
