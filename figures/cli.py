@@ -17,10 +17,6 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-#: ``--compile`` values: off, or a torch.compile mode (``train_stack(compile=...)``);
-#: spelled out here so that ``--help`` does not import torch
-COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
-
 __all__ = ["main", "build_parser"]
 
 
@@ -49,6 +45,21 @@ def _int_at_least(minimum: int, allowed: str):
 
 _positive = _int_at_least(1, "a positive integer")
 _seed = _int_at_least(0, "an integer >= 0")
+
+
+def _compile_mode(text: str) -> str:
+    """An argparse type: one of the trainer's ``COMPILE_MODES``, else a one-line error.
+
+    The modes are read from the trainer when ``--compile`` is given (importing torch),
+    so that ``--help`` stays light.
+    """
+    from progfusion.models.training import COMPILE_MODES
+
+    if text not in COMPILE_MODES:
+        raise argparse.ArgumentTypeError(
+            f"expected a torch.compile mode ({', '.join(COMPILE_MODES)}), got {text!r}"
+        )
+    return text
 
 
 def _version() -> str:
@@ -93,10 +104,11 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--compile",
-        default="off",
-        choices=list(COMPILE_MODES),
-        help="torch.compile the training step (default off; compiling costs seconds to a "
-        "minute per model architecture and process; reduce-overhead: CUDA graphs on a GPU)",
+        metavar="MODE",
+        type=_compile_mode,
+        help="torch.compile the training step in this mode: default, reduce-overhead (CUDA "
+        "graphs on a GPU) or another of torch.compile's (default: off, eager; compiling "
+        "costs seconds to a minute per model architecture and process)",
     )
     parser.add_argument(
         "--out",

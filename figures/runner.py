@@ -38,7 +38,7 @@ class RunOptions:
     workers: int = 1
     scheduler: str | None = None
     chunk: int = 128
-    compile: str = "off"
+    compile: str | None = None  # a torch.compile mode for the training step; None: eager
     quiet: bool = False
 
 

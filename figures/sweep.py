@@ -88,7 +88,7 @@ class Shard:
     config: TrainConfig
     device: str = "cpu"
     threads: int = 1
-    compile: str = "off"  # or a torch.compile mode for the training step
+    compile: str | None = None  # a torch.compile mode for the training step; None: eager
 
     @property
     def spec(self) -> ModelSpec:
@@ -102,7 +102,7 @@ def make_shards(
     chunk: int,
     device: str,
     threads: int = 1,
-    compile: str = "off",  # noqa: A002 (the CLI's --compile)
+    compile: str | None = None,  # noqa: A002 (the CLI's --compile)
 ) -> list[Shard]:
     """Group jobs by model recipe (in first-seen order) and cut groups into chunks."""
     groups: dict[ModelSpec, list[Job]] = {}
@@ -158,7 +158,7 @@ def run_shard(shard: Shard) -> list[dict[str, Any]]:
             [data[job.data] for job in shard.jobs],
             shard.config,
             device=shard.device,
-            compile=False if shard.compile == "off" else shard.compile,
+            compile=shard.compile,
         )
         return _rows(shard, results, time.perf_counter() - start)
 

@@ -35,7 +35,17 @@ from .init import hashed_init
 from .layers import STACK_AWARE
 from .protocol import TrainConfig, batch_indices, epoch_permutation, model_seeds
 
-__all__ = ["ModelResult", "train_stack", "build_model", "stack_path", "loss_and_metric"]
+__all__ = [
+    "COMPILE_MODES",
+    "ModelResult",
+    "train_stack",
+    "build_model",
+    "stack_path",
+    "loss_and_metric",
+]
+
+#: the :func:`torch.compile` modes ``train_stack(compile=...)`` accepts (``None``: eager)
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 Path = Literal["auto", "fast", "vmap"]
 InitScheme = Literal["factory", "hashed"]
@@ -315,7 +325,7 @@ def train_stack(
     return_state: bool = False,
     eval_chunk: int = 4096,
     init: InitScheme = "factory",
-    compile: bool | str = False,  # noqa: A002 (torch.compile's name, as users know it)
+    compile: str | None = None,  # noqa: A002 (torch.compile's name, as users know it)
 ) -> list[ModelResult]:
     """Train ``len(seeds)`` models of one architecture as one stack.
 
@@ -351,8 +361,8 @@ def train_stack(
         Either way a model's initial weights depend only on its seed, and
         :func:`build_model` with the same ``init`` reproduces them.
     compile
-        ``False`` (default): eager PyTorch. ``True`` or a :func:`torch.compile`
-        mode (``"default"``, ``"reduce-overhead"``, ``"max-autotune"``,
+        ``None`` (default): eager PyTorch. A :func:`torch.compile` mode, one of
+        :data:`COMPILE_MODES` (``"default"``, ``"reduce-overhead"``, ``"max-autotune"``,
         ``"max-autotune-no-cudagraphs"``): the training step's gather, forward and
         loss (and so its backward) are compiled; Adam and evaluation stay eager.
         Results equal the eager ones to floating-point rounding, not bit for bit.
@@ -388,7 +398,11 @@ def train_stack(
         raise ValueError("data: the early-stopping protocol needs a validation split (val)")
     if config.noise_levels and any(d.corrupted_test is None for d in data):
         raise ValueError("data: noise_levels need ModelData.corrupted_test for every model")
-    mode = _compile_mode(compile)
+    if compile is not None and compile not in COMPILE_MODES:
+        raise ValueError(
+            f"compile must be None or one of {', '.join(COMPILE_MODES)}; got {compile!r}"
+        )
+    mode = compile
     device = torch.device(device)
 
     template = _build(factory, seeds[0])
@@ -531,20 +545,6 @@ def train_stack(
             report(out_rows, alive)
         stack.keep((~done).nonzero().flatten())
     return results
-
-
-_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
-
-
-def _compile_mode(compile: bool | str) -> str | None:  # noqa: A002
-    """The :func:`torch.compile` mode that ``train_stack(compile=...)`` asks for."""
-    if compile is False:
-        return None
-    if compile is True:
-        return "default"
-    if isinstance(compile, str) and compile in _MODES:
-        return compile
-    raise ValueError(f"compile must be False, True or one of {', '.join(_MODES)}; got {compile!r}")
 
 
 def _adam_step(stack: _Stack, grad: Tensor, step: int, beta1: float, beta2: float, eps: float):

@@ -189,18 +189,26 @@ def test_plot_writes_beside_the_table_by_default(tiny_run, no_training, tmp_path
 # --- --compile ----------------------------------------------------------------------------
 
 
-def test_compile_modes_are_the_trainers() -> None:
-    from progfusion.figures.cli import COMPILE_MODES
-    from progfusion.models import training
+@pytest.mark.parametrize("mode", ["default", "reduce-overhead", "max-autotune"])
+def test_compile_accepts_the_trainers_modes(mode) -> None:
+    from progfusion.figures.cli import build_parser
+    from progfusion.models.training import COMPILE_MODES
 
-    assert COMPILE_MODES == ("off", *training._MODES)
+    assert mode in COMPILE_MODES
+    args = build_parser().parse_args(["figures", "--compile", mode])
+    assert args.compile == mode
+    assert build_parser().parse_args(["figures"]).compile is None  # off by default
+
+
+def test_compile_off_is_not_a_mode(capsys) -> None:
+    _assert_one_line_error(["figures", "--compile", "off"], ["--compile", "'off'"], capsys)
 
 
 def test_compile_reaches_the_trainer(tmp_path, monkeypatch) -> None:
     requested = []
     real = sweep.train_stack
 
-    def train_stack(*args, compile=False, **kwargs):  # noqa: A002
+    def train_stack(*args, compile=None, **kwargs):  # noqa: A002
         requested.append(compile)
         return real(*args, **kwargs)  # eager: this test is about the plumbing
 
@@ -210,4 +218,4 @@ def test_compile_reaches_the_trainer(tmp_path, monkeypatch) -> None:
     assert requested and set(requested) == {"reduce-overhead"}
     requested.clear()
     assert main([*argv, "--out", str(tmp_path / "b")]) == 0
-    assert requested and set(requested) == {False}  # off by default
+    assert requested and set(requested) == {None}  # off by default
