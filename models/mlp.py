@@ -29,9 +29,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-import numpy as np
 from torch import nn
 
+from ._checks import positive_int
 from .fusion import EarlyFusion, LateFusion
 from .layers import Concat, Linear
 from .profusion import ContextForm, IterativeFusion, ProFusion
@@ -95,28 +95,19 @@ class ModelSpec:
         if self.design not in DESIGNS:
             raise ValueError(f"design must be one of {DESIGNS}, got {self.design!r}")
         for name in ("width", "steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-            object.__setattr__(self, name, int(value))
-        if self.head_hidden is not None and self.head_hidden < 1:
-            raise ValueError(f"head_hidden must be None or >= 1, got {self.head_hidden!r}")
+            object.__setattr__(self, name, positive_int(name, getattr(self, name)))
+        for name in ("head_hidden", "out_dim", "backproj_dim"):  # each None or an integer >= 1
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, positive_int(name, getattr(self, name)))
         if self.head_hidden is not None and self.task != "lattice":
             raise ValueError("head_hidden applies to the lattice task only")
-        if self.in_dims is not None and (len(self.in_dims) < 1 or min(self.in_dims) < 1):
-            raise ValueError(f"in_dims must be positive widths, got {self.in_dims!r}")
-        if self.out_dim is not None and self.out_dim < 1:
-            raise ValueError(f"out_dim must be >= 1, got {self.out_dim!r}")
+        if self.in_dims is not None:
+            if len(self.in_dims) < 1:
+                raise ValueError(f"in_dims must be positive widths, got {self.in_dims!r}")
+            for i, value in enumerate(self.in_dims):
+                positive_int(f"in_dims[{i}]", value)
         if self.context not in ("add", "concat"):
             raise ValueError(f"context must be 'add' or 'concat', got {self.context!r}")
-        if self.backproj_dim is not None and (
-            isinstance(self.backproj_dim, bool)
-            or not isinstance(self.backproj_dim, int)
-            or self.backproj_dim < 1
-        ):
-            raise ValueError(
-                f"backproj_dim must be None or an integer >= 1, got {self.backproj_dim!r}"
-            )
 
     @property
     def input_dims(self) -> tuple[int, ...]:

@@ -23,6 +23,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ._checks import positive_int
+
 __all__ = ["TrainConfig", "model_seeds", "epoch_permutation", "batch_indices"]
 
 Protocol = Literal["early-stopping", "fixed-steps"]
@@ -81,9 +83,7 @@ class TrainConfig:
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
         for name in ("batch_size", "max_steps", "eval_every", "patience"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            object.__setattr__(self, name, positive_int(name, getattr(self, name)))
         if any(s < 1 or s > self.max_steps for s in self.record_steps):
             raise ValueError(f"record_steps must lie in 1..max_steps, got {self.record_steps}")
         if any(not math.isfinite(v) or v < 0 for v in self.noise_levels):
@@ -94,9 +94,7 @@ class TrainConfig:
 
 def model_seeds(seed: int) -> tuple[int, int]:
     """``(init_seed, order_seed)`` of the model with integer ``seed`` (each < 2**32)."""
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seeds must be non-negative integers, got {seed!r}")
-    return _seed_pair(int(seed))
+    return _seed_pair(positive_int("seeds", seed, minimum=0))
 
 
 @functools.lru_cache(maxsize=2**14)
