@@ -3,7 +3,7 @@
     progfusion figures [--preset quick|paper] [options]   # Figures 4, 7 and 8
     progfusion figure 4|7|8 [options]
     progfusion plot TABLE                                  # redraw from a table
-    progfusion theory [--markdown]                         # the theory verdicts
+    progfusion theory [--markdown] [--write FILE] [--readme README.md]  # theory verdicts
     progfusion report [--preset quick|paper] [--out DIR]   # claims and verdicts
 
 Bad arguments print one line and exit with code 2; Ctrl-C keeps every finished
@@ -134,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="where to save (default: the table's folder)")
     p = sub.add_parser("theory", help="decide the paper's theoretical claims with sympy")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.add_argument("--write", type=Path, metavar="FILE", help="write the Markdown table to FILE")
+    p.add_argument("--readme", type=Path, metavar="README", help="refresh the table in README")
     p = sub.add_parser("report", help="write REPORT.md: claims, measurements, verdicts")
     _run_options(p)
     return parser
@@ -150,9 +152,10 @@ def _resolve_device(parser: argparse.ArgumentParser, device: str) -> str:
 
 
 def _options(parser, args):
+    from progfusion.experiments.executors import default_workers
+
     from .presets import get_preset
     from .runner import RunOptions
-    from .sweep import default_workers
 
     preset = get_preset(args.preset)
     if args.trials is not None:
@@ -203,9 +206,9 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"plot: {exc}")
             print("wrote " + ", ".join(str(p) for p in written))
         elif args.command == "theory":
-            from progfusion.theory.claims import render_claims_table
+            from progfusion.theory.render import run as run_theory
 
-            print(render_claims_table(markdown=args.markdown))
+            return run_theory(markdown=args.markdown, write=args.write, readme=args.readme)
         elif args.command == "report":
             from .report import write_report
 
@@ -213,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             path = write_report(preset, opts)
             print(f"wrote {path}")
     except ConnectionError as exc:
-        from .sweep import SchedulerUnreachable
+        from progfusion.experiments.executors import SchedulerUnreachable
 
         if not isinstance(exc, SchedulerUnreachable):
             raise

@@ -2,7 +2,8 @@
 
 The report reuses the tables of an earlier ``progfusion figures`` run in the same
 ``--out`` (the sweep resumes, so nothing finished is trained again) and adds the
-theory table, whose verdicts are computed by :mod:`progfusion.theory.claims`.
+theory table and errata, computed by :mod:`progfusion.theory` (rendered by
+:mod:`progfusion.theory.render`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import math
 from pathlib import Path
 
 import pandas as pd
+from progfusion.experiments.store import atomic_write_text
 
 from .presets import Preset
 from .runner import RunOptions, run_figures
-from .store import atomic_write_text
 from .verdicts import (
     IMPROVEMENT_BAND,
     MATCH_MARGIN,
@@ -76,18 +77,18 @@ def empirical_section(fig4: pd.DataFrame, grid: pd.DataFrame, fig8: pd.DataFrame
 
 
 def _theory_section() -> list[str]:
-    from progfusion.theory import claims as theory_claims
+    from progfusion.theory.render import render_claims_table, render_errata
 
-    lines = [
+    return [
         "## Theoretical claims (appendix), decided by exact computation",
         "",
-        theory_claims.render_claims_table(markdown=True),
+        render_claims_table(markdown=True),
+        "",
+        "## Errata found in the appendix",
+        "",
+        render_errata(markdown=True),
         "",
     ]
-    errata = getattr(theory_claims, "render_errata", None)
-    if errata is not None:
-        lines += ["## Errata found in the appendix", "", errata(markdown=True), ""]
-    return lines
 
 
 def write_report(preset: Preset, opts: RunOptions) -> Path:

@@ -18,11 +18,8 @@ from .claims import (
     Claim,
     ClaimResult,
     evaluate_claims,
-    render_claims_table,
-    render_counts_table,
-    update_readme,
 )
-from .errata import Erratum, errata, render_errata
+from .errata import Erratum, errata
 from .identity import Counterexample, IdentityProof, find_counterexample, prove_identity
 from .linear import (
     block_expansion,
@@ -54,6 +51,7 @@ from .multiplicative import (
     support_by_multidegree,
     symbolic_absent,
 )
+from .render import render_claims_table, render_counts_table, render_errata, update_readme
 
 __all__ = [
     "CLAIMS",

@@ -1,5 +1,6 @@
-"""``python -m progfusion.theory [--markdown] [--write PATH] [--readme PATH]``."""
+"""``python -m progfusion.theory [--markdown] [--write FILE] [--readme README]``: the
+same code as ``progfusion theory`` (:func:`progfusion.theory.render.run`)."""
 
-from .claims import main
+from .render import main
 
 raise SystemExit(main())

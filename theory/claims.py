@@ -37,7 +37,7 @@ from typing import Literal
 import sympy as sp
 
 from . import identity, linear, multiplicative
-from .errata import render_errata  # re-exported: `progfusion report` looks it up here
+from .errata import Erratum, errata, render_errata  # noqa: F401  (step 1: render.py reads them here)
 from .multiplicative import ProductNet
 
 __all__ = [
@@ -540,6 +540,11 @@ COUNT_GRID = [(n, D) for n in (2, 3, 4) for D in (1, 2, 3)]
 @functools.cache
 def _counts() -> tuple[multiplicative.MonomialCounts, ...]:
     return tuple(multiplicative.monomial_counts(n, D) for n, D in COUNT_GRID)
+
+
+def count_table() -> tuple[multiplicative.MonomialCounts, ...]:
+    """The enumerated counts on COUNT_GRID (the rows of the counts table)."""
+    return _counts()
 
 
 def _decide_ten_products() -> tuple[Verdict, str]:
