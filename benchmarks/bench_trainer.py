@@ -41,7 +41,7 @@ from datetime import UTC, datetime
 from queue import Empty
 
 import torch
-from progfusion.figures.tasks import LatentRecipe
+from progfusion.experiments import LatentTask
 from progfusion.models import ModelSpec
 from progfusion.models.protocol import TrainConfig
 from progfusion.models.reference import train_one
@@ -87,7 +87,9 @@ class Settings:
 
 def _data(settings: Settings, seeds: list[int]) -> list:
     return [
-        LatentRecipe(DATA_SEED0 + s, ETA, SIGMA2, settings.samples, 0, N_TEST).build()
+        LatentTask(n_train=settings.samples, n_val=0, n_test=N_TEST, eta=ETA, sigma2=SIGMA2).build(
+            DATA_SEED0 + s
+        )
         for s in seeds
     ]
 

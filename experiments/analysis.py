@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .columns import noise_columns, step_columns
 from .metrics import (
     delta_auc,
     effective_robustness,
@@ -20,10 +21,10 @@ from .metrics import (
     robust_auc,
     summarise,
 )
+from .seeds import BOOTSTRAP_SEED
 
 __all__ = [
     "pairs",
-    "noise_columns",
     "improvement_summary",
     "grid_improvement",
     "steps_summary",
@@ -31,8 +32,6 @@ __all__ = [
     "width_summary",
     "ImprovementSummary",
 ]
-
-SUMMARY_SEED = 0  # bootstrap seed of every printed interval (fixed: same table, same numbers)
 
 
 def status_counts(table: pd.DataFrame) -> dict[str, int]:
@@ -72,8 +71,8 @@ class ImprovementSummary:
 
 def improvement_summary(late_mse: np.ndarray, pro_mse: np.ndarray) -> ImprovementSummary:
     """Win fraction, mean percentage improvement (95% CI) and Wilcoxon p of paired MSEs."""
-    paired = paired_comparison(late_mse, pro_mse, higher_is_better=False, seed=SUMMARY_SEED)
-    gain = summarise(percent_improvement(late_mse, pro_mse), seed=SUMMARY_SEED)
+    paired = paired_comparison(late_mse, pro_mse, higher_is_better=False, seed=BOOTSTRAP_SEED)
+    gain = summarise(percent_improvement(late_mse, pro_mse), seed=BOOTSTRAP_SEED)
     return ImprovementSummary(
         n_pairs=paired.n,
         win_fraction=paired.win_fraction,
@@ -99,8 +98,7 @@ def grid_improvement(table: pd.DataFrame) -> pd.DataFrame:
 
 def steps_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per recorded step: mean improvement (95% CI) and win fraction over all pairs."""
-    steps = sorted(int(c.split("_")[-1]) for c in table.columns if c.startswith("mse_step_"))
-    cols = [f"mse_step_{s}" for s in steps]
+    steps, cols = step_columns(table, "mse")
     p = pairs(table, cols, ["eta", "sigma2", "trial"])
     rows = []
     for s, c in zip(steps, cols, strict=True):
@@ -117,15 +115,6 @@ def steps_summary(table: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
-
-
-def noise_columns(table: pd.DataFrame, metric: str = "mse") -> tuple[np.ndarray, list[str]]:
-    """Noise levels and their column names (``<metric>_noise_<level>``), by level."""
-    prefix = f"{metric}_noise_"
-    cols = sorted(
-        (c for c in table.columns if c.startswith(prefix)), key=lambda c: float(c[len(prefix) :])
-    )
-    return np.array([float(c[len(prefix) :]) for c in cols]), cols
 
 
 def robustness_pairs(table: pd.DataFrame) -> pd.DataFrame:
@@ -159,7 +148,7 @@ def width_summary(table: pd.DataFrame) -> pd.DataFrame:
     ok = table[table["status"] == "ok"]
     rows = []
     for (panel, width, design), g in ok.groupby(["panel", "width", "design"]):
-        s = summarise(g["test_accuracy"].to_numpy(), seed=SUMMARY_SEED)
+        s = summarise(g["test_accuracy"].to_numpy(), seed=BOOTSTRAP_SEED)
         rows.append(
             {
                 "panel": panel,

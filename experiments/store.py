@@ -7,6 +7,9 @@ from the parts and replaced atomically. On a rerun, rows whose ``job_id`` and
 ``config`` match the current run count as done and are not trained again; rows of
 another configuration stay in their part files but are left out of the table.
 Rows with status ``"failed"`` do not count as done: a rerun retries them.
+
+Without a folder (``out=None``) the part files are kept in memory, read back
+through the same CSV parser, so a table is the same wherever it was kept.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ class ResultsStore:
     Parameters
     ----------
     out
-        Output folder.
+        Output folder (None: parts kept in memory, no file written).
     name
         Table name without extension (e.g. ``"figure7"``).
     config
@@ -69,14 +72,20 @@ class ResultsStore:
         so the same run always yields the same table, however it was interrupted.
     """
 
-    def __init__(self, out: Path, name: str, config: str, order: Sequence[str]) -> None:
-        self.path = Path(out) / f"{name}.csv"
-        self.parts = Path(out) / f"{name}.parts"
+    def __init__(self, out: Path | None, name: str, config: str, order: Sequence[str]) -> None:
+        self.path = Path(out) / f"{name}.csv" if out is not None else None
+        self.parts = Path(out) / f"{name}.parts" if out is not None else None
         self.config = config
         self.rank = {job_id: i for i, job_id in enumerate(order)}
+        self._memory: dict[str, str] = {}  # part name -> CSV text, when out is None
+
+    def _part_texts(self) -> list[str]:
+        if self.parts is None:
+            return [self._memory[name] for name in sorted(self._memory)]
+        return [p.read_text(encoding="utf-8") for p in sorted(self.parts.glob("part-*.csv"))]
 
     def _read_parts(self) -> pd.DataFrame:
-        frames = [pd.read_csv(p) for p in sorted(self.parts.glob("part-*.csv"))]
+        frames = [pd.read_csv(io.StringIO(text)) for text in self._part_texts()]
         if not frames:
             return pd.DataFrame()
         table = pd.concat(frames, ignore_index=True)
@@ -104,8 +113,11 @@ class ResultsStore:
         digest = hashlib.sha1("\n".join(r["job_id"] for r in rows).encode()).hexdigest()[:16]
         buf = io.StringIO()
         pd.DataFrame(rows).to_csv(buf, index=False)
-        atomic_write_text(self.parts / f"part-{digest}.csv", buf.getvalue())
-        self.rebuild()
+        if self.parts is None:
+            self._memory[f"part-{digest}.csv"] = buf.getvalue()
+        else:
+            atomic_write_text(self.parts / f"part-{digest}.csv", buf.getvalue())
+            self.rebuild()
 
     def rebuild(self) -> pd.DataFrame:
         """Write the table from the parts (sorted in run order) and return it."""
@@ -113,7 +125,8 @@ class ResultsStore:
         if len(table):
             table = table.assign(_rank=table["job_id"].map(self.rank))
             table = table.sort_values("_rank").drop(columns="_rank").reset_index(drop=True)
-        buf = io.StringIO()
-        table.to_csv(buf, index=False)
-        atomic_write_text(self.path, buf.getvalue())
+        if self.path is not None:
+            buf = io.StringIO()
+            table.to_csv(buf, index=False)
+            atomic_write_text(self.path, buf.getvalue())
         return table

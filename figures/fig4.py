@@ -1,67 +1,78 @@
 """Figure 4: test accuracy against hidden width on the lattice-lookup task.
 
 Two panels (SPEC section 6): (a) the literal two-layer MLPs (linear head), (b) the
-head with one hidden layer. In each trial, every width and design is trained on
-the same data; late, early and pro-fusion of one (panel, width, trial) share
-their seed, so their comparison is paired.
+head with one hidden layer. The figure is a :class:`~progfusion.experiments.Study`
+(its sizes below) plus a plot. In each trial, every width and design is trained on
+the same data; late, early and pro-fusion of one (panel, width, trial) share their
+seed, so their comparison is paired.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from progfusion.models import ModelSpec
-from progfusion.models.protocol import TrainConfig
+from progfusion.experiments import LatticeTask, Protocol, Study
+from progfusion.experiments.analysis import width_summary
 
-from .analysis import width_summary
 from .plots import plot_accuracy_vs_width
-from .presets import Fig4Settings
 from .style import PAPER, TEXT_WIDTH_IN, figsize, use_style
-from .sweep import Job, derive_seed
-from .tasks import LatticeRecipe
 
-__all__ = ["jobs", "train_config", "draw", "summary_lines", "PANELS"]
+__all__ = ["SIZES", "study", "draw", "summary_lines", "PANELS"]
 
 PANELS = {"a": "linear head (two-layer MLP)", "b": "head with a hidden layer"}
 
+#: Figure 4 at the paper's scale (SPEC section 6): 30 trials of 7 widths, 2 panels,
+#: 3 designs; the lattice task with 20,000 training samples; at most 20,000 steps.
+PAPER_STUDY = Study(
+    name="fig4",
+    labels={"figure": "4"},
+    task=LatticeTask(n_train=20_000, n_val=2_000, n_test=4_000),
+    designs=("late", "early", "pro"),
+    # depth 1: the literal two-layer MLPs; pro-fusion: R = 2, p = 16, context concatenated
+    params={"depth": 1, "R": 2, "p": 16, "context": "concat"},
+    grid={
+        "panel": {"a": {"head_hidden": 0}, "b": {"head_hidden": 64}},  # (b): hidden head layer
+        "width": [2, 4, 8, 16, 32, 64, 128],
+    },
+    protocol=Protocol(max_steps=20_000, eval_every=100, patience=10),
+    trials=30,
+)
 
-def train_config(s: Fig4Settings, protocol: str) -> TrainConfig:
-    return TrainConfig(
-        objective="classification",
-        protocol=protocol,
-        max_steps=s.max_steps,
-        eval_every=s.eval_every,
-        patience=s.patience,
+#: The three sizes: ``quick`` keeps every width on fewer trials, half the samples and
+#: a tenth of the steps (minutes on a 2-core CPU); ``tiny`` is for tests (seconds).
+SIZES: dict[str, Study] = {
+    "paper": PAPER_STUDY,
+    "quick": PAPER_STUDY.with_(
+        trials=8,
+        task=LatticeTask(n_train=10_000, n_val=1_000, n_test=2_000),
+        protocol=Protocol(max_steps=2_000),
+    ),
+    "tiny": PAPER_STUDY.with_(
+        trials=2,
+        task=LatticeTask(n_train=512, n_val=128, n_test=256),
+        grid={"panel": PAPER_STUDY.grid["panel"], "width": [2, 8]},
+        protocol=Protocol(max_steps=200, eval_every=50, patience=2),
+    ),
+}
+
+
+def study(
+    size: str = "quick",
+    *,
+    seed: int = 0,
+    protocol: str = "early-stopping",
+    trials: int | None = None,
+) -> Study:
+    """Figure 4's study at ``size`` (``tiny``, ``quick``, ``paper``) with these settings."""
+    base = SIZES[size]
+    return base.with_(
+        seed=seed,
+        protocol=replace(base.protocol, name=protocol),
+        trials=trials or base.trials,
     )
-
-
-def jobs(s: Fig4Settings, root_seed: int) -> list[Job]:
-    """Every model of Figure 4, in table order."""
-    out = []
-    for trial in range(s.trials):
-        data_seed = derive_seed(root_seed, "fig4-data", trial)
-        recipe = LatticeRecipe(data_seed, s.n_train, s.n_val, s.n_test)
-        majority = recipe.majority_accuracy()
-        for panel, head_hidden in (("a", None), ("b", s.head_hidden)):
-            for width in s.widths:
-                seed = derive_seed(root_seed, "fig4-model", panel, width, trial)
-                for design in s.designs:
-                    spec = ModelSpec("lattice", design, width, head_hidden=head_hidden)
-                    labels = (
-                        ("figure", "4"),
-                        ("panel", panel),
-                        ("head_hidden", head_hidden if head_hidden is not None else 0),
-                        ("width", width),
-                        ("design", design),
-                        ("trial", trial),
-                        ("data_seed", data_seed),
-                        ("majority", majority),
-                    )
-                    job_id = f"fig4|panel={panel}|width={width}|design={design}|trial={trial}"
-                    out.append(Job(job_id, spec, recipe, seed, labels))
-    return out
 
 
 def draw(table: pd.DataFrame, out: Path | None = None) -> plt.Figure:

@@ -9,14 +9,13 @@ Late and pro-fusion of one (cell, trial) share data and seed (paired).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from progfusion.models import ModelSpec
-from progfusion.models.protocol import TrainConfig
-
-from .analysis import (
+from progfusion.experiments import LatentTask, Protocol, Study
+from progfusion.experiments.analysis import (
     grid_improvement,
     improvement_summary,
     model_robust_auc,
@@ -24,80 +23,113 @@ from .analysis import (
     robustness_pairs,
     steps_summary,
 )
-from .plots import plot_grid_heatmap, plot_improvement_vs_steps
-from .presets import GridSettings, StepsSettings
-from .style import PAPER, TEXT_WIDTH_IN, figsize, use_style
-from .sweep import Job, derive_seed
-from .tasks import LatentRecipe
+from progfusion.experiments.metrics import summarise
+from progfusion.experiments.seeds import BOOTSTRAP_SEED
 
-__all__ = ["grid_jobs", "steps_jobs", "grid_config", "steps_config", "draw7", "draw8"]
+from .plots import plot_grid_heatmap, plot_improvement_vs_steps
+from .style import PAPER, TEXT_WIDTH_IN, figsize, use_style
+
+__all__ = ["GRID_SIZES", "STEPS_SIZES", "grid_study", "steps_study", "draw7", "draw8"]
 
 PAPER_WIN_FRACTION = 0.90  # "In close to 90% of all trials ... pro-fusion ... better"
 PAPER_MEAN_IMPROVEMENT = 8.0  # "... with an average improvement of 8%"
 
+#: Noise levels of the robustness evaluation (SPEC section 3.3): 0, 0.1, ..., 1.
+NOISE_LEVELS = tuple(round(0.1 * i, 10) for i in range(11))
+#: Steps at which the fixed-steps panel (Figure 7b) records test MSE: 100 to 6,400.
+STEP_GRID = (100, 200, 400, 800, 1600, 3200, 6400)
+#: The Figure 7/8 models (SPEC section 4): three-layer MLPs of width h = 8; pro-fusion
+#: with R = 2 and its fused vector through a 16-wide back-projection, concatenated.
+MODEL = {"width": 8, "depth": 2, "R": 2, "p": 16, "context": "concat"}
 
-def grid_config(s: GridSettings, protocol: str) -> TrainConfig:
-    return TrainConfig(
-        objective="regression",
-        protocol=protocol,
-        max_steps=s.max_steps,
-        eval_every=s.eval_every,
-        patience=s.patience,
-        noise_levels=s.noise_levels,
+#: Figures 7(a) and 8 at the paper's scale: a 9 x 9 (eta, sigma2) grid, 30 trials per
+#: cell, 16,384 training samples, early stopping within 12,800 steps.
+GRID_PAPER = Study(
+    name="7",
+    labels={"figure": "7"},
+    task=LatentTask(n_train=16_384, n_val=1_024, n_test=2_048),
+    designs=("late", "pro"),
+    params=MODEL,
+    grid={
+        "eta": [0.5 * i for i in range(9)],  # 0, 0.5, ..., 4
+        "sigma2": [0.25 * i for i in range(9)],  # 0, 0.25, ..., 2
+    },
+    protocol=Protocol(max_steps=12_800, eval_every=100, patience=10),
+    trials=30,
+    noise_levels=NOISE_LEVELS,
+)
+
+#: Figure 7(b) (ours) at the paper's scale: fixed steps, test MSE recorded on the way.
+STEPS_PAPER = Study(
+    name="7b",
+    labels={"figure": "7b"},
+    task=LatentTask(n_train=4_096, n_val=0, n_test=2_048),
+    designs=("late", "pro"),
+    params=MODEL,
+    grid={"eta": [0.0, 1.0, 2.0, 3.0, 4.0], "sigma2": [0.0, 0.5, 1.0, 1.5, 2.0]},
+    protocol=Protocol(
+        name="fixed-steps",
+        max_steps=max(STEP_GRID),
+        eval_every=max(STEP_GRID),
+        record_steps=STEP_GRID,
+    ),  # fmt: skip
+    trials=10,
+)
+
+_TINY_TASK = LatentTask(n_train=512, n_val=128, n_test=256)
+
+#: Figures 7(a) and 8 in three sizes: ``quick`` is a 5 x 5 grid of 6 trials on 4,096
+#: samples within 6,400 steps; ``tiny`` (tests) a 2 x 2 grid of 2 trials.
+GRID_SIZES: dict[str, Study] = {
+    "paper": GRID_PAPER,
+    "quick": GRID_PAPER.with_(
+        grid=STEPS_PAPER.grid,
+        trials=6,
+        task=LatentTask(n_train=4_096, n_val=1_024, n_test=2_048),
+        protocol=Protocol(max_steps=6_400),
+    ),
+    "tiny": GRID_PAPER.with_(
+        grid={"eta": [0.0, 4.0], "sigma2": [0.0, 2.0]},
+        trials=2,
+        task=_TINY_TASK,
+        protocol=Protocol(max_steps=200, eval_every=50, patience=2),
+        noise_levels=(0.0, 0.5, 1.0),
+    ),
+}
+
+#: Figure 7(b) in three sizes: ``quick`` a 3 x 3 grid of 6 trials; ``tiny`` one cell.
+STEPS_SIZES: dict[str, Study] = {
+    "paper": STEPS_PAPER,
+    "quick": STEPS_PAPER.with_(grid={"eta": [0.0, 2.0, 4.0], "sigma2": [0.0, 1.0, 2.0]}, trials=6),
+    "tiny": STEPS_PAPER.with_(
+        grid={"eta": [4.0], "sigma2": [0.0]},
+        trials=2,
+        task=replace(_TINY_TASK, n_val=0),
+        protocol=Protocol(
+            name="fixed-steps", max_steps=200, eval_every=200, record_steps=(50, 100, 200)
+        ),
+    ),
+}
+
+
+def grid_study(
+    size: str = "quick",
+    *,
+    seed: int = 0,
+    protocol: str = "early-stopping",
+    trials: int | None = None,
+) -> Study:
+    """The study of Figures 7(a) and 8 at ``size`` (``tiny``, ``quick``, ``paper``)."""
+    base = GRID_SIZES[size]
+    return base.with_(
+        seed=seed, protocol=replace(base.protocol, name=protocol), trials=trials or base.trials
     )
 
 
-def steps_config(s: StepsSettings) -> TrainConfig:
-    return TrainConfig(
-        objective="regression",
-        protocol="fixed-steps",
-        max_steps=max(s.record_steps),
-        eval_every=max(s.record_steps),
-        record_steps=s.record_steps,
-    )
-
-
-def _cell_jobs(name, etas, sigma2s, trials, width, recipe_of, root_seed) -> list[Job]:
-    out = []
-    for eta in etas:
-        for sigma2 in sigma2s:
-            for trial in range(trials):
-                data_seed = derive_seed(root_seed, f"{name}-data", eta, sigma2, trial)
-                seed = derive_seed(root_seed, f"{name}-model", eta, sigma2, trial)
-                recipe = recipe_of(data_seed, eta, sigma2)
-                for design in ("late", "pro"):
-                    labels = (
-                        ("figure", name),
-                        ("eta", eta),
-                        ("sigma2", sigma2),
-                        ("width", width),
-                        ("design", design),
-                        ("trial", trial),
-                        ("data_seed", data_seed),
-                    )
-                    job_id = f"{name}|eta={eta:g}|sigma2={sigma2:g}|design={design}|trial={trial}"
-                    out.append(
-                        Job(job_id, ModelSpec("latent", design, width), recipe, seed, labels)
-                    )
-    return out
-
-
-def grid_jobs(s: GridSettings, root_seed: int) -> list[Job]:
-    """Every model of Figures 7(a) and 8 (one sweep serves both)."""
-
-    def recipe(seed, eta, sigma2):
-        return LatentRecipe(seed, eta, sigma2, s.n_train, s.n_val, s.n_test)
-
-    return _cell_jobs("7", s.etas, s.sigma2s, s.trials, s.width, recipe, root_seed)
-
-
-def steps_jobs(s: StepsSettings, root_seed: int) -> list[Job]:
-    """Every model of Figure 7(b) (fixed steps, no validation split)."""
-
-    def recipe(seed, eta, sigma2):
-        return LatentRecipe(seed, eta, sigma2, s.n_train, 0, s.n_test)
-
-    return _cell_jobs("7b", s.etas, s.sigma2s, s.trials, s.width, recipe, root_seed)
+def steps_study(size: str = "quick", *, seed: int = 0, trials: int | None = None) -> Study:
+    """The study of Figure 7(b) at ``size`` (always fixed steps)."""
+    base = STEPS_SIZES[size]
+    return base.with_(seed=seed, trials=trials or base.trials)
 
 
 def _save(fig: plt.Figure, out: Path | None, name: str) -> None:
@@ -173,13 +205,11 @@ def summary7(grid: pd.DataFrame, steps: pd.DataFrame | None) -> list[str]:
 
 
 def summary8(table: pd.DataFrame) -> list[str]:
-    from .metrics import summarise
-
     per_pair = robustness_pairs(table)
     if not len(per_pair):
         return ["Figure 8: no complete pairs"]
-    d = summarise(per_pair["delta_auc"].to_numpy(), seed=0)
-    e = summarise(per_pair["effective_robustness"].to_numpy(), seed=0)
+    d = summarise(per_pair["delta_auc"].to_numpy(), seed=BOOTSTRAP_SEED)
+    e = summarise(per_pair["effective_robustness"].to_numpy(), seed=BOOTSTRAP_SEED)
     return [
         f"Figure 8: Delta robust AUC (pro - late, of -MSE) {d.mean:+.4f} "
         f"[95% CI {d.ci_low:+.4f}, {d.ci_high:+.4f}], positive in "

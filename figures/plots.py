@@ -16,8 +16,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.colors import Normalize
 from matplotlib.ticker import MaxNLocator, NullLocator
+from progfusion.experiments.metrics import summarise
 
-from .metrics import summarise
 from .style import DESIGN_COLORS
 
 __all__ = [

@@ -14,12 +14,12 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from progfusion.experiments import Study, run_study
+from progfusion.experiments.executors import Executors, open_executors
+from progfusion.experiments.store import atomic_write_text
 
 from . import fig4, fig7_8
 from .presets import Preset
-from .store import ResultsStore, atomic_write_text, config_hash
-from .sweep import Executors, Job, make_shards, open_executors, run_sweep
 
 __all__ = ["RunOptions", "run_figures", "FIGURES"]
 
@@ -58,39 +58,18 @@ def _device_name(device: str) -> str:
     return f"{platform.processor() or platform.machine()} CPU"
 
 
-def _sweep(
-    name: str,
-    jobs: Sequence[Job],
-    config,
-    settings,
-    opts: RunOptions,
-    executors: Executors | None = None,
-) -> pd.DataFrame:
-    """Train every job of one table (resuming), and return the table.
-
-    Rows count as done when they were made with the same settings, training
-    configuration and root seed. The trial count is left out of that fingerprint,
-    so rerunning with more ``--trials`` trains only the new trials. ``executors``:
-    the :class:`~.sweep.Executors` of :func:`~.sweep.open_executors` (default: one opened
-    for this table alone).
-    """
-    if executors is None:
-        with open_executors(opts.workers, opts.scheduler) as executors:
-            return _sweep(name, jobs, config, settings, opts, executors)
-    sizes = {k: v for k, v in asdict(settings).items() if k != "trials"}
-    fingerprint = config_hash(
-        {"settings": sizes, "config": asdict(config), "seed": opts.seed, "table": name}
+def _sweep(table: str, study: Study, opts: RunOptions, executors: Executors) -> pd.DataFrame:
+    """Train every model of one table's study (resuming in ``opts.out``), and return the table."""
+    return run_study(
+        study,
+        opts.out,
+        table=table,
+        device=opts.device,
+        chunk=opts.chunk,
+        compile=opts.compile,
+        progress=not opts.quiet,
+        executors=executors,
     )
-    store = ResultsStore(opts.out, name, fingerprint, [j.job_id for j in jobs])
-    shards = make_shards(jobs, config, chunk=opts.chunk, device=opts.device, compile=opts.compile)
-    with tqdm(total=len(jobs), desc=f"{name}: models", unit="model", disable=opts.quiet) as bar:
-        run_sweep(
-            shards,
-            store,
-            executor_factory=executors,
-            progress=bar.update,
-        )
-    return store.rebuild()
 
 
 def _record(opts: RunOptions, preset: Preset, timings: dict[str, float]) -> None:
@@ -98,7 +77,7 @@ def _record(opts: RunOptions, preset: Preset, timings: dict[str, float]) -> None
     previous = json.loads(path.read_text()) if path.exists() else {}
     record = {
         "command": " ".join(["progfusion", *sys.argv[1:]]),
-        "preset": preset.as_dict(),
+        "preset": preset.as_dict(seed=opts.seed, protocol=opts.protocol),
         "options": {k: str(v) for k, v in asdict(opts).items()},
         "root_seed": opts.seed,
         "device": opts.device,
@@ -133,48 +112,24 @@ def run_figures(
 
 def _run_figures(figures, preset, opts, echo, executors) -> dict[str, float]:
     timings: dict[str, float] = {}
+    studies = preset.studies(seed=opts.seed, protocol=opts.protocol)
     grid = None
     for figure in figures:
         start = time.perf_counter()
         if figure == "4":
-            s = preset.fig4
-            table = _sweep(
-                "figure4",
-                fig4.jobs(s, opts.seed),
-                fig4.train_config(s, opts.protocol),
-                s,
-                opts,
-                executors,
-            )
+            table = _sweep("figure4", studies["figure4"], opts, executors)
             plt.close(fig4.draw(table, opts.out))
             _print_summary(fig4.summary_lines(table), _counts(table), echo)
         elif figure in ("7", "8"):
             if grid is None:
-                g = preset.grid
-                grid = _sweep(
-                    "figure7",
-                    fig7_8.grid_jobs(g, opts.seed),
-                    fig7_8.grid_config(g, opts.protocol),
-                    g,
-                    opts,
-                    executors,
-                )
+                grid = _sweep("figure7", studies["figure7"], opts, executors)
             if figure == "7":
-                st = preset.steps
-                steps = _sweep(
-                    "figure7b",
-                    fig7_8.steps_jobs(st, opts.seed),
-                    fig7_8.steps_config(st),
-                    st,
-                    opts,
-                    executors,
-                )
+                steps = _sweep("figure7b", studies["figure7b"], opts, executors)
                 plt.close(fig7_8.draw7(grid, steps, opts.out))
                 _print_summary(fig7_8.summary7(grid, steps), _counts(grid, steps), echo)
             else:
                 table8 = fig7_8.robustness_table(grid)
-                buf = table8.to_csv(index=False)
-                atomic_write_text(opts.out / "figure8.csv", buf)
+                atomic_write_text(opts.out / "figure8.csv", table8.to_csv(index=False))
                 plt.close(fig7_8.draw8(table8, opts.out))
                 _print_summary(fig7_8.summary8(table8), _counts(table8), echo)
         else:

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
-from .analysis import SUMMARY_SEED, pairs, robustness_pairs
-from .metrics import percent_improvement, summarise
+from progfusion.experiments.analysis import pairs, robustness_pairs
+from progfusion.experiments.metrics import percent_improvement, summarise
+from progfusion.experiments.seeds import BOOTSTRAP_SEED
 
 __all__ = ["EmpiricalClaim", "verdict", "figure4_claims", "figure7_claims", "figure8_claims"]
 
@@ -66,7 +66,7 @@ def _claim(figure, quote, effect, band, values) -> EmpiricalClaim:
     values = values[np.isfinite(values)]
     if len(values) == 0:
         return EmpiricalClaim(figure, quote, effect, band, 0, math.nan, math.nan, math.nan)
-    s = summarise(values, seed=SUMMARY_SEED)
+    s = summarise(values, seed=BOOTSTRAP_SEED)
     return EmpiricalClaim(figure, quote, effect, band, s.n, s.mean, s.ci_low, s.ci_high)
 
 

@@ -1,0 +1,45 @@
+"""The study engine: a :class:`Study` is data; :func:`run_study` turns it into a tidy table.
+
+    from progfusion.experiments import LatentTask, Protocol, Study, run_study
+
+    study = Study(
+        name="R-and-width",
+        task=LatentTask(n_train=2048, eta=2.0, sigma2=0.25),
+        designs=("late", "pro", "late-wide"),
+        params={"width": 8},
+        grid={"R": [1, 2, 3]},
+        protocol=Protocol(max_steps=3200),
+        trials=5,
+    )
+    table = run_study(study, "out/")  # one row per trained model; resumes on rerun
+
+Modules, one idea each: :mod:`.study` (Study, Protocol, the grid),
+:mod:`.studyfile` (TOML), :mod:`.tasks`, :mod:`.designs`, :mod:`.jobs`,
+:mod:`.seeds` (every seed of an experiment), :mod:`.columns` (the result columns,
+written and parsed), :mod:`.store` (the resumable table), :mod:`.executors` (local
+processes or Dask), :mod:`.run`, :mod:`.metrics` (pure functions) and
+:mod:`.analysis` (tables to numbers). Imports ``progfusion.synthetic`` and
+``progfusion.models``; nothing there imports this package.
+"""
+
+from .designs import DESIGNS, ModelRecipe, parameter_count
+from .run import run_study
+from .study import Protocol, Study
+from .studyfile import load_study, save_study, study_to_toml
+from .tasks import TASKS, LatentTask, LatticeTask, Task
+
+__all__ = [
+    "DESIGNS",
+    "TASKS",
+    "LatentTask",
+    "LatticeTask",
+    "ModelRecipe",
+    "Protocol",
+    "Study",
+    "Task",
+    "load_study",
+    "parameter_count",
+    "run_study",
+    "save_study",
+    "study_to_toml",
+]

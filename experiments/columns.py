@@ -1,0 +1,121 @@
+"""The result columns of a study table: written here, and parsed back here.
+
+A table has one row per trained model. Besides the columns that describe the
+model (the study's labels, one column per grid axis and per parameter, ``design``,
+``trial``, ``data_seed``, ``seed``), training writes these:
+
+========================  ==========================================================
+``status``                ``ok``, ``diverged`` or ``failed`` (a worker error)
+``steps``, ``best_step``  optimiser steps taken; step of the kept weights
+``val_loss``, ``test_loss``  at the kept weights
+``test_<metric>``         ``test_accuracy`` (classification) or ``test_mse``
+``<metric>_noise_<l>``    the metric on test inputs corrupted at noise level ``l``
+``<metric>_step_<s>``     the test metric after ``s`` steps (``record_steps``)
+``n_params``              the model's parameter count
+``shard_seconds``         wall time of the stack the model trained in
+``config``                hash of the study's configuration (the store's fingerprint)
+``error``                 the worker's error, for ``failed`` rows
+========================  ==========================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "METRICS",
+    "RESULT_COLUMNS",
+    "failed_rows",
+    "metric_of",
+    "noise_column",
+    "noise_columns",
+    "result_rows",
+    "step_column",
+    "step_columns",
+    "test_column",
+]
+
+#: The test metric of each objective.
+METRICS = {"classification": "accuracy", "regression": "mse"}
+
+#: Columns that training writes for every model (besides the per-level and per-step ones).
+RESULT_COLUMNS = ("status", "steps", "best_step", "val_loss", "test_loss")
+
+
+def metric_of(objective: str) -> str:
+    """``"accuracy"`` or ``"mse"``, the metric of ``objective``."""
+    return METRICS[objective]
+
+
+def test_column(metric: str) -> str:
+    return f"test_{metric}"
+
+
+def noise_column(metric: str, level: float) -> str:
+    return f"{metric}_noise_{level:g}"
+
+
+def step_column(metric: str, step: int) -> str:
+    return f"{metric}_step_{step}"
+
+
+def result_rows(
+    labels: Iterable[dict[str, Any]], results: Sequence, config, seconds: float
+) -> list[dict[str, Any]]:
+    """Table rows of one trained stack: each job's labels followed by its results.
+
+    ``results``: :class:`~progfusion.models.training.ModelResult` per job; ``config``:
+    the stack's :class:`~progfusion.models.protocol.TrainConfig`.
+    """
+    metric = metric_of(config.objective)
+    rows = []
+    for label, res in zip(labels, results, strict=True):
+        row = dict(label)
+        row.update(
+            status=res.status,
+            steps=res.steps,
+            best_step=res.best_step,
+            val_loss=res.val_loss,
+            test_loss=res.test_loss,
+        )
+        row[test_column(metric)] = res.test_metric
+        for level, value in zip(config.noise_levels, res.noise_metric, strict=False):
+            row[noise_column(metric, level)] = value
+        for step in config.record_steps:
+            row[step_column(metric, step)] = res.recorded.get(step, float("nan"))
+        row["shard_seconds"] = seconds
+        rows.append(row)
+    return rows
+
+
+def failed_rows(labels: Iterable[dict[str, Any]], error: BaseException) -> list[dict[str, Any]]:
+    """Rows for jobs whose worker failed: status ``failed`` and the error's first 200 characters."""
+    message = f"{type(error).__name__}: {error}"[:200]
+    return [dict(label, status="failed", error=message) for label in labels]
+
+
+def _suffixed(table: pd.DataFrame, prefix: str) -> list[tuple[float, str]]:
+    found = []
+    for column in table.columns:
+        if column.startswith(prefix):
+            try:
+                found.append((float(column[len(prefix) :]), column))
+            except ValueError:
+                continue
+    return sorted(found)
+
+
+def noise_columns(table: pd.DataFrame, metric: str = "mse") -> tuple[np.ndarray, list[str]]:
+    """Noise levels (ascending) and their ``<metric>_noise_<level>`` columns."""
+    found = _suffixed(table, f"{metric}_noise_")
+    return np.array([level for level, _ in found]), [column for _, column in found]
+
+
+def step_columns(table: pd.DataFrame, metric: str = "mse") -> tuple[list[int], list[str]]:
+    """Recorded steps (ascending) and their ``<metric>_step_<step>`` columns."""
+    found = _suffixed(table, f"{metric}_step_")
+    return [int(step) for step, _ in found], [column for _, column in found]

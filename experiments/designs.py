@@ -1,0 +1,228 @@
+"""Designs: factories ``(input_dims, output_dim, **params) -> nn.Module``.
+
+A study trains every design it names on every (cell, trial). A design is
+
+- one of the named ones in :data:`DESIGNS` (the paper's MLPs, SPEC section 4):
+  ``late``, ``early``, ``pro``, ``iterative`` and ``late-wide``;
+- any callable with that signature (a user's own fusion design), or a reference
+  to one, ``"package.module:function"`` or ``"path/to/file.py:function"``.
+
+A factory receives the study's design parameters that its signature names (all of
+them if it takes ``**params``). The named designs take ``width`` (hidden width per
+modality; h of Figures 7/8, d of Figure 4), ``depth`` (encoder layers: 2 for the
+latent task's three-layer MLPs, 1 for the lattice task's two-layer ones),
+``head_hidden`` (a hidden layer in the head; 0: none), and, for pro-fusion and its
+relatives, ``R`` (unroll steps), ``p`` (back-projection width) and ``context``
+(``"concat"`` or ``"add"``).
+
+``late-wide`` is the capacity control: late fusion with its encoders widened to the
+smallest width whose parameter count is at least that of pro-fusion with the same
+parameters (SPEC section 5).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from progfusion.models.mlp import mlp_model
+from torch import nn
+
+__all__ = [
+    "DESIGNS",
+    "DesignRef",
+    "ModelRecipe",
+    "design_label",
+    "factory_of",
+    "factory_params",
+    "late_wide_width",
+    "parameter_count",
+    "resolve_reference",
+]
+
+#: A design as a study names it: a registered name, a "module:function" reference or a callable.
+DesignRef = str | Callable[..., nn.Module]
+
+
+def late(input_dims, output_dim, *, width=8, depth=2, head_hidden=0) -> nn.Module:
+    """Late fusion: per-modality MLP encoders, concatenation, an MLP head."""
+    return mlp_model(
+        "late", input_dims, output_dim, width=width, depth=depth, head_hidden=head_hidden
+    )
+
+
+def early(input_dims, output_dim, *, width=8, depth=2, head_hidden=0) -> nn.Module:
+    """Early fusion: the inputs concatenated, then one MLP of width ``width * K``."""
+    return mlp_model(
+        "early", input_dims, output_dim, width=width, depth=depth, head_hidden=head_hidden
+    )
+
+
+def pro(
+    input_dims, output_dim, *, width=8, depth=2, head_hidden=0, R=2, p=16, context="concat"
+) -> nn.Module:
+    """Pro-fusion: the late model with the fused vector fed back through back-projections."""
+    return mlp_model(
+        "pro", input_dims, output_dim, width=width, depth=depth, head_hidden=head_hidden,
+        steps=R, context=context, backproj_dim=p,
+    )  # fmt: skip
+
+
+def iterative(
+    input_dims, output_dim, *, width=8, depth=2, head_hidden=0, R=2, p=16, context="concat"
+) -> nn.Module:
+    """Iterative fusion (the paper's ablation): each encoder's own output fed back to it."""
+    return mlp_model(
+        "iterative", input_dims, output_dim, width=width, depth=depth, head_hidden=head_hidden,
+        steps=R, context=context, backproj_dim=p,
+    )  # fmt: skip
+
+
+def late_wide(
+    input_dims, output_dim, *, width=8, depth=2, head_hidden=0, R=2, p=16, context="concat"
+) -> nn.Module:
+    """Late fusion widened until its parameter count is at least pro-fusion's."""
+    wide = late_wide_width(
+        tuple(input_dims), output_dim, width=width, depth=depth, head_hidden=head_hidden,
+        R=R, p=p, context=context,
+    )  # fmt: skip
+    return late(input_dims, output_dim, width=wide, depth=depth, head_hidden=head_hidden)
+
+
+#: The named designs.
+DESIGNS: dict[str, Callable[..., nn.Module]] = {
+    "late": late,
+    "early": early,
+    "pro": pro,
+    "iterative": iterative,
+    "late-wide": late_wide,
+}
+
+
+def parameter_count(factory: Callable[..., nn.Module], input_dims, output_dim, **params) -> int:
+    """Parameters of ``factory(input_dims, output_dim, **params)`` (global RNG untouched)."""
+    return _count(factory, tuple(input_dims), output_dim, tuple(sorted(params.items())))
+
+
+@functools.lru_cache(maxsize=1024)
+def _count(factory, input_dims, output_dim, params) -> int:
+    with torch.random.fork_rng(devices=[]):
+        model = factory(input_dims, output_dim, **dict(params))
+    return sum(t.numel() for t in model.parameters())
+
+
+@functools.lru_cache(maxsize=256)
+def late_wide_width(input_dims: tuple[int, ...], output_dim: int, *, width, **pro_params) -> int:
+    """The smallest encoder width >= ``width`` giving late fusion at least pro's parameters."""
+    shared = {k: pro_params[k] for k in ("depth", "head_hidden")}
+    target = parameter_count(pro, input_dims, output_dim, width=width, **pro_params)
+    wide = width
+    while parameter_count(late, input_dims, output_dim, width=wide, **shared) < target:
+        wide += 1
+    return wide
+
+
+def resolve_reference(reference: str) -> Any:
+    """The object named by ``"package.module:name"`` or ``"path/to/file.py:name"``.
+
+    A file's folder is put on ``sys.path`` (local worker processes inherit it), so
+    what it defines pickles by reference like any module's.
+    """
+    module_name, sep, attr = reference.rpartition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"expected 'package.module:name' or 'file.py:name', got {reference!r}")
+    try:
+        if module_name.endswith(".py"):
+            path = Path(module_name).resolve()
+            if not path.is_file():
+                raise FileNotFoundError(f"no such file: {path}")
+            if str(path.parent) not in sys.path:
+                sys.path.insert(0, str(path.parent))
+            module_name = path.stem
+        module = importlib.import_module(module_name)
+        return getattr(module, attr)
+    except (ImportError, AttributeError, FileNotFoundError, SyntaxError) as exc:
+        raise ValueError(f"cannot import {reference!r} ({type(exc).__name__}: {exc})") from None
+
+
+def factory_of(design: DesignRef) -> Callable[..., nn.Module]:
+    """The factory of a design name, reference or callable."""
+    if callable(design):
+        return design
+    if design in DESIGNS:
+        return DESIGNS[design]
+    if ":" in design:
+        factory = resolve_reference(design)
+        if not callable(factory):
+            raise ValueError(f"design {design!r} is not callable")
+        return factory
+    raise ValueError(
+        f"unknown design {design!r}: expected one of {', '.join(DESIGNS)}, "
+        "a 'package.module:function' or 'file.py:function' reference, or a callable"
+    )
+
+
+def design_label(design: DesignRef) -> str:
+    """The ``design`` column of a design: its name, or its factory's name."""
+    if isinstance(design, str):
+        return design if design in DESIGNS else design.rpartition(":")[2]
+    return getattr(design, "__name__", type(design).__name__)
+
+
+def factory_params(
+    factory: Callable[..., nn.Module], params: Mapping[str, Any], label: str
+) -> dict[str, Any]:
+    """The entries of ``params`` that ``factory`` takes; a ValueError if it needs one more."""
+    signature = inspect.signature(factory)
+    named = list(signature.parameters.values())[2:]  # after (input_dims, output_dim)
+    if any(p.kind is p.VAR_KEYWORD for p in named):
+        return dict(params)
+    taken = {p.name: params[p.name] for p in named if p.name in params}
+    for p in named:
+        if p.default is p.empty and p.name not in params and p.kind is not p.VAR_POSITIONAL:
+            raise ValueError(
+                f"designs: {label!r} needs parameter {p.name!r} (set it in params or grid)"
+            )
+    return taken
+
+
+def accepts(factory: Callable[..., nn.Module], name: str) -> bool:
+    """Whether ``factory`` takes the design parameter ``name``."""
+    parameters = list(inspect.signature(factory).parameters.values())[2:]
+    return any(p.kind is p.VAR_KEYWORD or p.name == name for p in parameters)
+
+
+@dataclass(frozen=True)
+class ModelRecipe:
+    """A picklable, hashable recipe for one architecture: ``build()`` makes a fresh model.
+
+    ``params``: the factory's keyword arguments as sorted ``(name, value)`` pairs.
+    Models of equal recipes are trained in one stack.
+    """
+
+    design: DesignRef
+    input_dims: tuple[int, ...]
+    output_dim: int
+    params: tuple[tuple[str, Any], ...]
+
+    @classmethod
+    def of(
+        cls, design: DesignRef, input_dims: Sequence[int], output_dim: int, params
+    ) -> ModelRecipe:
+        return cls(design, tuple(input_dims), int(output_dim), tuple(sorted(params.items())))
+
+    def build(self) -> nn.Module:
+        return factory_of(self.design)(self.input_dims, self.output_dim, **dict(self.params))
+
+    def parameter_count(self) -> int:
+        return parameter_count(
+            factory_of(self.design), self.input_dims, self.output_dim, **dict(self.params)
+        )

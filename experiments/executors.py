@@ -1,0 +1,150 @@
+"""Where shards run: this process, a local process pool, or a Dask cluster.
+
+:func:`open_executors` yields an :class:`Executors` for one run: one local process
+pool (one torch thread per worker) serves every round of every table of the run,
+and is replaced after a round in which a shard failed (a dead worker breaks a
+pool); with a Dask scheduler address, one ``Client`` serves the run and each round
+gets a new executor on it.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+
+__all__ = [
+    "Executors",
+    "SchedulerUnreachable",
+    "default_workers",
+    "make_executor",
+    "open_executors",
+]
+
+
+def _init_worker() -> None:
+    torch.set_num_threads(1)
+
+
+class SchedulerUnreachable(ConnectionError):
+    """The Dask scheduler given by ``--scheduler`` could not be reached."""
+
+
+def make_executor(workers: int, client: Any = None) -> cf.Executor | None:
+    """A fresh executor for one round of shards.
+
+    ``client``: a connected ``dask.distributed.Client``, whose executor is returned
+    (tasks are submitted with ``pure=False``, so a retried shard is computed again
+    rather than matched to the failed task's key); otherwise ``workers == 1``:
+    None, meaning the driver process itself; otherwise a process pool of
+    ``workers`` processes, each with one torch thread (measured faster than
+    threads in one process for these small models).
+    """
+    if client is not None:
+        return client.get_executor(pure=False)
+    if workers == 1:
+        return None
+    return cf.ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+    )
+
+
+class Executors:
+    """Where each round of :func:`run_sweep` runs its shards.
+
+    ``make`` returns a new executor (None: this process). With ``keep``, the
+    executor of a round that went cleanly serves the next round and the next
+    sweep too (a local process pool: its workers start once, about 5-10 s, and
+    keep what they compiled), until :meth:`close`; after a round with a failure
+    (perhaps a dead worker, which breaks a pool) it is shut down and replaced.
+    Without ``keep`` every round gets a new executor. Calling the object returns
+    :meth:`get`'s executor.
+    """
+
+    def __init__(self, make: Callable[[], cf.Executor | None], *, keep: bool = False) -> None:
+        self._make = make
+        self._keep = keep
+        self._kept: cf.Executor | None = None
+
+    def get(self) -> cf.Executor | None:
+        if self._kept is not None:
+            return self._kept
+        executor = self._make()
+        if self._keep:
+            self._kept = executor
+        return executor
+
+    __call__ = get
+
+    def release(self, executor: cf.Executor | None, *, clean: bool) -> None:
+        """The round on ``executor`` is over; ``clean``: no shard failed or was cut short."""
+        if executor is None or (clean and executor is self._kept):
+            return
+        if executor is self._kept:
+            self._kept = None
+        _shutdown(executor)
+
+    def close(self) -> None:
+        if self._kept is not None:
+            kept, self._kept = self._kept, None
+            _shutdown(kept)
+
+
+@contextlib.contextmanager
+def open_executors(workers: int, scheduler: str | None = None) -> Iterator[Executors]:
+    """Yield the :class:`Executors` of :func:`run_sweep` for ``--workers`` / ``--scheduler``.
+
+    With ``scheduler`` (the address of a Dask scheduler; needs the ``dask``
+    extra), one ``Client`` is connected for the whole block and closed at its
+    end; every round gets a new executor on that client. Without it, one local
+    process pool (none for ``workers == 1``) serves every sweep of the block,
+    replaced after a round in which a shard failed, and shut down at the end.
+    """
+    if scheduler is None:
+        executors = Executors(lambda: make_executor(workers), keep=True)
+        try:
+            yield executors
+        finally:
+            executors.close()
+        return
+    try:
+        from dask.distributed import Client
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ValueError(
+            '--scheduler needs Dask: install the extra with pip install -e ".[dask]"'
+        ) from None
+    try:
+        client = Client(scheduler, set_as_default=False)
+    except (OSError, ValueError) as exc:  # refused or timed out; a malformed address
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SchedulerUnreachable(
+            f"cannot reach the Dask scheduler at {scheduler}: {first_line}"
+        ) from None
+    try:
+        yield Executors(lambda: make_executor(workers, client))
+    finally:
+        client.close()
+
+
+def _shutdown(executor: cf.Executor) -> None:
+    """Stop ``executor`` without waiting, cancelling shards not yet started.
+
+    ``cancel_futures`` is new in Python 3.9's Executor API; Dask's
+    ``ClientExecutor.shutdown`` has only ``wait`` (and ``wait=False`` cancels).
+    """
+    try:
+        executor.shutdown(wait=False, cancel_futures=True)
+    except TypeError:
+        executor.shutdown(wait=False)
+
+
+def default_workers(device: str) -> int:
+    """One worker per core on CPU; one driver process on a GPU."""
+    return 1 if device.startswith("cuda") else max(1, os.cpu_count() or 1)

@@ -1,0 +1,239 @@
+"""Run a study: jobs grouped into shards, shards sent to an executor, rows to a store.
+
+Jobs of one architecture and protocol are grouped into *shards* (chunks of
+``chunk`` models) and each shard is trained as one stack by :func:`run_shard`.
+Shards go to the driver itself (``workers=1``), a local process pool with one
+thread per worker, or a Dask cluster (:mod:`.executors`). Results come back to the
+driver, which alone writes the table (:class:`~.store.ResultsStore`), so resuming
+and atomic writes work the same everywhere. A shard whose worker fails is retried
+once; if it fails again its models are written with status ``"failed"``. (On Dask,
+the scheduler itself first reruns the tasks of a worker that died, up to
+``distributed.scheduler.allowed-failures`` times, before the shard's future raises
+``KilledWorker``; only then does the retry here count.)
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+from progfusion.models.protocol import TrainConfig
+from progfusion.models.training import train_stack
+from tqdm.auto import tqdm
+
+from .columns import failed_rows, result_rows
+from .executors import Executors, open_executors
+from .jobs import Job, study_jobs
+from .store import ResultsStore, config_hash
+from .study import Study
+from .studyfile import study_to_dict
+
+__all__ = ["Shard", "make_shards", "run_shard", "run_study", "run_sweep", "study_fingerprint"]
+
+#: Held while a shard trains: model initialisation seeds torch's global generator
+#: (inside ``fork_rng``), which is not thread-safe, so shards sent to one process
+#: by several threads (a Dask worker started with ``--nthreads`` > 1) train one
+#: at a time and their results stay those of a single-process run.
+_TRAIN_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Jobs of one architecture and protocol, trained as one stack."""
+
+    jobs: tuple[Job, ...]
+    device: str = "cpu"
+    threads: int = 1
+    compile: str | None = None  # a torch.compile mode for the training step; None: eager
+
+    @property
+    def config(self) -> TrainConfig:
+        return self.jobs[0].config
+
+
+def make_shards(
+    jobs: Sequence[Job],
+    *,
+    chunk: int,
+    device: str,
+    threads: int = 1,
+    compile: str | None = None,  # noqa: A002 (the CLI's --compile)
+) -> list[Shard]:
+    """Group jobs by (model recipe, protocol), in first-seen order, and cut groups into chunks."""
+    groups: dict[tuple, list[Job]] = {}
+    for job in jobs:
+        groups.setdefault((job.model, job.config), []).append(job)
+    return [
+        Shard(tuple(group[a : a + chunk]), device, threads, compile)
+        for group in groups.values()
+        for a in range(0, len(group), chunk)
+    ]
+
+
+def run_shard(shard: Shard) -> list[dict[str, Any]]:
+    """Train one shard as one stack and return its table rows (runs in a worker).
+
+    Sets torch's intra-op threads to ``shard.threads`` (1: one thread per worker
+    process, in a local pool and on Dask workers alike).
+    """
+    with _TRAIN_LOCK:
+        if shard.threads:
+            torch.set_num_threads(shard.threads)
+        start = time.perf_counter()
+        data = {}
+        for job in shard.jobs:  # the designs of one trial share a recipe: build it once
+            if job.data not in data:
+                data[job.data] = job.data.build()
+        results = train_stack(
+            shard.jobs[0].model.build,
+            [job.seed for job in shard.jobs],
+            [data[job.data] for job in shard.jobs],
+            shard.config,
+            device=shard.device,
+            compile=shard.compile,
+        )
+        rows = [job.row() for job in shard.jobs]
+        return result_rows(rows, results, shard.config, time.perf_counter() - start)
+
+
+def run_sweep(
+    shards: Sequence[Shard],
+    store: ResultsStore,
+    *,
+    executor_factory: Executors | Callable[[], cf.Executor | None],
+    progress: Callable[[int], None] | None = None,
+    retries: int = 1,
+) -> None:
+    """Train every shard not yet in ``store`` and add each one's rows as it finishes.
+
+    ``executor_factory``: an :class:`~.executors.Executors` (see
+    :func:`~.executors.open_executors`), or a function returning a new executor for
+    each round (None: run in this process). A round with a failure gets a new
+    executor for the next, so a broken process pool (a worker died) is replaced and
+    the remaining shards go on. Each shard is retried ``retries`` times before its
+    models are marked ``"failed"``.
+    """
+    executors = (
+        executor_factory if isinstance(executor_factory, Executors) else Executors(executor_factory)
+    )
+    done = store.done()
+    todo = [s for s in (_without(s, done) for s in shards) if s is not None]
+    if progress is not None:
+        progress(sum(len(s.jobs) for s in shards) - sum(len(s.jobs) for s in todo))
+    attempts = {id(s): 0 for s in todo}
+    pending = list(todo)
+    while pending:
+        executor = executors.get()
+        batch, pending = pending, []
+        clean = False
+        try:
+            failures = 0
+            for shard, outcome in _outcomes(executor, batch):
+                if isinstance(outcome, BaseException):
+                    failures += 1
+                    attempts[id(shard)] += 1
+                    if attempts[id(shard)] <= retries:
+                        pending.append(shard)
+                        continue
+                    outcome = failed_rows([job.row() for job in shard.jobs], outcome)
+                store.add(outcome)
+                if progress is not None:
+                    progress(len(shard.jobs))
+            clean = failures == 0
+        finally:  # after a failure or an interruption (Ctrl-C), never reuse the executor
+            executors.release(executor, clean=clean)
+
+
+def _outcomes(executor: cf.Executor | None, shards: Sequence[Shard]) -> Iterator[tuple]:
+    """``(shard, rows or the exception it raised)``, in order of completion."""
+    if executor is None:
+        for shard in shards:
+            try:
+                yield shard, run_shard(shard)
+            except Exception as exc:  # noqa: BLE001 - reported as the shard's failure
+                yield shard, exc
+        return
+    futures = {executor.submit(run_shard, s): s for s in shards}
+    for future in cf.as_completed(futures):
+        try:
+            yield futures[future], future.result()
+        except Exception as exc:  # noqa: BLE001 - a worker's failure, e.g. BrokenProcessPool
+            yield futures[future], exc
+
+
+def _without(shard: Shard, done: set[str]) -> Shard | None:
+    jobs = tuple(j for j in shard.jobs if j.job_id not in done)
+    if not jobs:
+        return None
+    return replace(shard, jobs=jobs)
+
+
+def study_fingerprint(study: Study, table: str) -> str:
+    """The store's configuration hash: everything about the study but its trial count.
+
+    Rows of another configuration in the same folder are never mixed in; more
+    trials later train only the new ones.
+    """
+    described = study_to_dict(study, strict=False)
+    described.pop("trials")
+    return config_hash({"study": described, "table": table})
+
+
+def run_study(
+    study: Study,
+    out: str | Path | None = None,
+    *,
+    device: str = "cpu",
+    workers: int = 1,
+    scheduler: str | None = None,
+    chunk: int = 128,
+    compile: str | None = None,  # noqa: A002 (torch.compile's name, as users know it)
+    progress: bool = True,
+    table: str | None = None,
+    executors: Executors | None = None,
+) -> pd.DataFrame:
+    """Train every model of ``study`` and return its tidy table (one row per model).
+
+    Parameters
+    ----------
+    study
+        What to train.
+    out
+        Folder of the table ``<out>/<table>.csv`` and its part files: rows are
+        written as each stack finishes, and a rerun on the same folder trains only
+        what is missing (Ctrl-C or a crash loses at most the stacks in flight).
+        None: keep the table in memory only.
+    device, workers, scheduler, chunk, compile
+        ``"cpu"`` or ``"cuda"``; local worker processes (one torch thread each; 1:
+        this process); a Dask scheduler address instead of local processes; models
+        per stack; a :func:`torch.compile` mode for the training step (None: eager).
+    progress
+        Show a progress bar (models trained).
+    table
+        Name of the table file (default: ``study.name``).
+    executors
+        An open :class:`~.executors.Executors`, to share one worker pool between
+        several studies (default: one opened for this call).
+    """
+    if executors is None:
+        with open_executors(workers, scheduler) as opened:
+            return run_study(
+                study, out, device=device, chunk=chunk, compile=compile,
+                progress=progress, table=table, executors=opened,
+            )  # fmt: skip
+    table = table or study.name
+    jobs = study_jobs(study)
+    order = [job.job_id for job in jobs]
+    fingerprint = study_fingerprint(study, table)
+    store = ResultsStore(Path(out) if out is not None else None, table, fingerprint, order)
+    shards = make_shards(jobs, chunk=chunk, device=device, compile=compile)
+    with tqdm(total=len(jobs), desc=f"{table}: models", unit="model", disable=not progress) as bar:
+        run_sweep(shards, store, executor_factory=executors, progress=bar.update)
+    return store.rebuild()

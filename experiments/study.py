@@ -1,0 +1,297 @@
+"""A study: what to train, as data. :func:`~.run.run_study` turns it into a table.
+
+A :class:`Study` holds a task and its parameters, the designs to compare, fixed
+design parameters, a grid of any task, design or training parameter (crossed in
+order, like scikit-learn's ``ParameterGrid``), the training protocol, the number of
+trials, the root seed and the test-time noise levels. It is frozen, validated on
+construction (a ``ValueError`` that names the field), and round-trips through TOML
+(:mod:`.studyfile`).
+
+A grid axis is a list of values of one parameter (``width = [4, 8, 32]``) or a
+table of named settings, each setting one or more parameters at once
+(``panel = {a = {head_hidden = 0}, b = {head_hidden = 64}}``); the axis' column then
+holds the setting's name and each parameter gets a column of its own.
+
+Every (cell, trial) trains every design on the same data with the same model seed
+(paired comparisons; :mod:`.seeds`): a design that ignores a parameter (late fusion
+and ``R``) is still trained once per cell, so each cell's designs pair up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from progfusion.models._checks import positive_int
+from progfusion.models.protocol import TrainConfig
+
+from .columns import RESULT_COLUMNS
+from .designs import DesignRef, accepts, design_label, factory_of, factory_params
+from .tasks import Task
+
+__all__ = ["Cell", "Protocol", "Study", "PROTOCOLS"]
+
+PROTOCOLS = ("early-stopping", "fixed-steps")
+#: Grid or protocol keys and the :class:`Protocol` field each sets.
+_PROTOCOL_KEYS = {
+    "protocol": "name",
+    "lr": "lr",
+    "batch_size": "batch_size",
+    "max_steps": "max_steps",
+    "eval_every": "eval_every",
+    "patience": "patience",
+    "record_steps": "record_steps",
+}
+#: Columns the engine writes itself; no parameter may take these names.
+RESERVED = {"job_id", "design", "trial", "data_seed", "seed", "n_params", "shard_seconds"}
+RESERVED |= {"config", "error", *RESULT_COLUMNS}
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How every model of a study trains (SPEC section 4.2).
+
+    ``name``: ``"early-stopping"`` (evaluate on the validation split every
+    ``eval_every`` steps, keep the best weights, stop after ``patience`` evaluations
+    without improvement or at ``max_steps``) or ``"fixed-steps"`` (exactly
+    ``max_steps`` steps, final weights). ``record_steps``: steps after which each
+    model's test metric is also recorded. Adam with learning rate ``lr`` and
+    minibatches of ``batch_size``.
+    """
+
+    name: str = "early-stopping"
+    lr: float = 1e-3
+    batch_size: int = 128
+    max_steps: int = 6_400
+    eval_every: int = 100
+    patience: int = 10
+    record_steps: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "record_steps", tuple(self.record_steps))
+        if self.name not in PROTOCOLS:
+            raise ValueError(
+                f"protocol.name must be one of {', '.join(PROTOCOLS)}, got {self.name!r}"
+            )
+        self.train_config("regression", ())  # TrainConfig's own checks
+
+    def train_config(self, objective: str, noise_levels: Sequence[float]) -> TrainConfig:
+        """The trainer's configuration for a task of ``objective``."""
+        try:
+            return TrainConfig(
+                objective=objective,
+                protocol=self.name,
+                lr=self.lr,
+                batch_size=self.batch_size,
+                max_steps=self.max_steps,
+                eval_every=self.eval_every,
+                patience=self.patience,
+                record_steps=tuple(self.record_steps),
+                noise_levels=tuple(noise_levels),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"protocol: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One point of the grid.
+
+    ``key``: the value (or setting name) of each axis, in grid order; ``columns``:
+    the axis columns and the parameters a named setting sets; ``params``: every
+    parameter the cell sets.
+    """
+
+    key: tuple
+    columns: Mapping[str, Any]
+    params: Mapping[str, Any]
+
+
+def _frozen(mapping: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(mapping or {}))
+
+
+def _axis(name: str, values: Any) -> tuple[tuple[Any, dict[str, Any]], ...]:
+    """An axis as ``(column value, parameters it sets)`` pairs."""
+    if isinstance(values, Mapping):
+        settings = tuple((label, dict(s)) for label, s in values.items())
+        if not settings or not all(isinstance(s, Mapping) and s for _, s in values.items()):
+            raise ValueError(f"grid.{name}: each named setting must set at least one parameter")
+        return settings
+    if isinstance(values, str) or not isinstance(values, Sequence) or not len(values):
+        raise ValueError(f"grid.{name} must be a non-empty list of values, got {values!r}")
+    return tuple((v, {name: v}) for v in values)
+
+
+@dataclass(frozen=True)
+class Study:
+    """A whole experiment as data (see the module docstring).
+
+    Parameters
+    ----------
+    name
+        Names the table, and enters every seed (renaming a study changes its draws).
+    task
+        A task instance (:class:`~.tasks.LatentTask`, :class:`~.tasks.LatticeTask`
+        or a user's); its fields are the task's fixed parameters.
+    designs
+        Names (``late``, ``early``, ``pro``, ``iterative``, ``late-wide``),
+        ``"module:function"`` references or factories (see :mod:`.designs`).
+    params
+        Fixed design parameters (``width``, ``depth``, ``head_hidden``, ``R``, ``p``,
+        ``context``, or a user factory's own).
+    grid
+        Axis name to a list of values or a table of named settings (crossed in order).
+    protocol
+        The training :class:`Protocol`.
+    trials, seed
+        Trials per cell (>= 1) and the root seed (>= 0).
+    noise_levels
+        Test-time corruption levels (SPEC 3.3), strictly increasing, >= 0; empty: none.
+    labels
+        Constant columns written first in every row (for example ``figure = "7"``).
+    """
+
+    name: str
+    task: Task
+    designs: tuple[DesignRef, ...] = ("late", "pro")
+    params: Mapping[str, Any] = field(default_factory=dict)
+    grid: Mapping[str, Any] = field(default_factory=dict)
+    protocol: Protocol = field(default_factory=Protocol)
+    trials: int = 10
+    seed: int = 0
+    noise_levels: tuple[float, ...] = ()
+    labels: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        if not isinstance(self.name, str) or not self.name or "/" in self.name:
+            raise ValueError(f"name must be a non-empty string without '/', got {self.name!r}")
+        set_(
+            self,
+            "designs",
+            tuple([self.designs] if isinstance(self.designs, str) else self.designs),
+        )
+        set_(self, "params", _frozen(self.params))
+        set_(self, "grid", _frozen(self.grid))
+        set_(self, "labels", _frozen(self.labels))
+        set_(self, "noise_levels", tuple(float(v) for v in self.noise_levels))
+        set_(self, "trials", positive_int("trials", self.trials))
+        set_(self, "seed", positive_int("seed", self.seed, minimum=0))
+        _check_task(self.task)
+        if not isinstance(self.protocol, Protocol):
+            raise ValueError(f"protocol must be a Protocol, got {type(self.protocol).__name__}")
+        self.protocol.train_config(self.task.objective, self.noise_levels)
+        self._check_designs()
+        self._check_names()
+        for cell in self.cells():  # every cell's task, protocol and design parameters
+            self.cell_settings(cell)
+
+    # ------------------------------------------------------------------ structure
+
+    @property
+    def axes(self) -> dict[str, tuple[tuple[Any, dict[str, Any]], ...]]:
+        return {name: _axis(name, values) for name, values in self.grid.items()}
+
+    def cells(self) -> list[Cell]:
+        """Every grid cell, in grid order (the first axis varies slowest)."""
+        axes = self.axes
+        cells = []
+        for combo in itertools.product(*axes.values()):
+            columns: dict[str, Any] = {}
+            params: dict[str, Any] = dict(self.params)
+            for name, (label, settings) in zip(axes, combo, strict=True):
+                columns[name] = label
+                columns.update({k: v for k, v in settings.items() if k != name})
+                params.update(settings)
+            cells.append(Cell(tuple(label for label, _ in combo), columns, params))
+        return cells
+
+    def task_axes(self) -> list[str]:
+        """Axes that change the task (they enter the data seed)."""
+        fields = _field_names(self.task)
+        return [n for n, axis in self.axes.items() if any(k in fields for _, s in axis for k in s)]
+
+    def cell_settings(self, cell: Cell) -> tuple[Task, Protocol, dict[str, Any]]:
+        """The task, protocol and design parameters of ``cell``."""
+        task_fields = _field_names(self.task)
+        task_params = {k: v for k, v in cell.params.items() if k in task_fields}
+        proto = {_PROTOCOL_KEYS[k]: v for k, v in cell.params.items() if k in _PROTOCOL_KEYS}
+        design = {
+            k: v for k, v in cell.params.items() if k not in task_fields and k not in _PROTOCOL_KEYS
+        }
+        try:
+            task = dataclasses.replace(self.task, **task_params) if task_params else self.task
+            protocol = dataclasses.replace(self.protocol, **proto) if proto else self.protocol
+        except TypeError as exc:
+            raise ValueError(f"grid: {exc}") from None
+        if proto:
+            protocol.train_config(task.objective, self.noise_levels)
+        for ref in self.designs:
+            factory_params(factory_of(ref), design, design_label(ref))
+        return task, protocol, design
+
+    def with_(self, **changes: Any) -> Study:
+        """A copy with ``changes`` (any field), validated again."""
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------------ checks
+
+    def _check_designs(self) -> None:
+        if not self.designs:
+            raise ValueError("designs must name at least one design")
+        labels = [design_label(ref) for ref in self.designs]
+        for ref in self.designs:
+            try:
+                factory_of(ref)
+            except ValueError as exc:
+                raise ValueError(f"designs: {exc}") from None
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"designs must have distinct names, got {labels}")
+
+    def _check_names(self) -> None:
+        task_fields = _field_names(self.task)
+        factories = [factory_of(ref) for ref in self.designs]
+        names = set(self.params) | {k for axis in self.axes.values() for _, s in axis for k in s}
+        for name in sorted(self.params):
+            if name in task_fields or name in _PROTOCOL_KEYS:
+                where = "task" if name in task_fields else "protocol"
+                raise ValueError(f"params.{name} is a {where} parameter: set it in [{where}]")
+        for name in sorted(names | set(self.grid) | set(self.labels)):
+            if name in RESERVED:
+                raise ValueError(f"{name!r} is a column the engine writes; choose another name")
+        for name in sorted(names):
+            if name in task_fields or name in _PROTOCOL_KEYS:
+                continue
+            if not any(accepts(f, name) for f in factories):
+                raise ValueError(
+                    f"grid/params: {name!r} is not a parameter of the task "
+                    f"({', '.join(sorted(task_fields))}), of the protocol "
+                    f"({', '.join(_PROTOCOL_KEYS)}), or of any design"
+                )
+        levels = self.noise_levels
+        if any(not math.isfinite(v) or v < 0 for v in levels) or list(levels) != sorted(
+            set(levels)
+        ):
+            raise ValueError(f"noise_levels must be finite, >= 0 and increasing, got {levels}")
+
+
+def _field_names(task: Any) -> set[str]:
+    return {f.name for f in dataclasses.fields(task)}
+
+
+def _check_task(task: Any) -> None:
+    if not dataclasses.is_dataclass(task) or isinstance(task, type):
+        raise ValueError(
+            f"task must be a task instance (a frozen dataclass such as LatentTask()), got {task!r}"
+        )
+    if not isinstance(task, Task) or task.objective not in ("classification", "regression"):
+        raise ValueError(
+            "task must provide objective ('classification' or 'regression'), "
+            "input_dims, output_dim and build(seed)"
+        )
