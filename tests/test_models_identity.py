@@ -13,7 +13,7 @@ too: with non-zero back-projections and R >= 2 the wrapper changes the output.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 import torch
@@ -23,6 +23,13 @@ from progfusion.models import Concat, IterativeFusion, LateFusion, Linear, Model
 from torch import Tensor, nn
 
 from tests.helpers import assert_close
+from tests.test_models_wrap import (
+    CONTAINERS,
+    MMDL,
+    MultiBenchConcat,
+    TmmConcatFusionModule,
+    TmmLateFusion,
+)
 
 PROPERTY = settings(
     max_examples=200,
@@ -288,3 +295,84 @@ def test_backprojection_changes_the_output(wrapper, arch, steps, backproj_dim):
     inputs = make_inputs(arch, torch.float64)
     with torch.no_grad():
         assert not torch.equal(model(inputs), base(inputs))
+
+
+# --- the same identity for every shape of base model (issue 11) -------------------------
+
+#: How the late-fusion model reaches the wrapper: this package's LateFusion, an
+#: (encoders, fusion, head) triple in each container, torchmultimodal's LateFusion
+#: (sorts its encoders by name) or MultiBench's MMDL (see tests/test_models_wrap.py).
+BASE_SHAPES = (
+    "late", "list", "tuple", "ModuleList", "dict", "ModuleDict", "torchmultimodal", "multibench",
+)  # fmt: skip
+NAMED_SHAPES = ("dict", "ModuleDict", "torchmultimodal")
+FEW = settings(PROPERTY, max_examples=50)
+
+
+def build_shaped(arch: Arch, shape: str):
+    """``(base as given to the wrapper, the module whose forward is the reference)``."""
+    late = build_base(replace(arch, form="list"))
+    encoders, fusion, head = late.encoder_list(), late.fusion, late.head
+    named = {f"m{i}": encoders[i] for i in arch.key_order}  # inserted in a shuffled order
+    if shape == "late":
+        return late, late
+    if shape == "torchmultimodal":
+        tmm_fusion = TmmConcatFusionModule() if arch.fusion == "concat" else fusion
+        model = TmmLateFusion(nn.ModuleDict(named), tmm_fusion, head)
+        return model, model
+    if shape == "multibench":  # MMDL would keep only the first part of a lazy Concat
+        mmdl_fusion = MultiBenchConcat() if arch.fusion != "sum" else fusion
+        model = MMDL(encoders, mmdl_fusion, head)
+        return model, model
+    parts = CONTAINERS[shape](named if shape in NAMED_SHAPES else encoders)
+    return (parts, fusion, head), None  # the reference: the LateFusion the wrapper builds
+
+
+def shaped_inputs(arch: Arch, shape: str, dtype: torch.dtype):
+    xs = make_inputs(replace(arch, form="list"), dtype)
+    if shape in NAMED_SHAPES:  # matched by name, inserted in reverse
+        return {f"m{i}": xs[i] for i in reversed(range(arch.n))}
+    return tuple(xs) if shape == "tuple" else xs
+
+
+@pytest.mark.parametrize("wrapper", ["pro", "iterative"])
+@FEW
+@given(
+    arch=architectures(),
+    shape=st.sampled_from(BASE_SHAPES),
+    steps=st.integers(1, 3),
+    zero=st.booleans(),
+    backproj_dim=backproj_dims,
+    dtype=dtypes,
+)
+def test_c0_identity_for_every_base_shape(wrapper, arch, shape, steps, zero, backproj_dim, dtype):
+    """R = 1, or any R with W_i = 0: the wrapper is the base model's own forward."""
+    steps = steps if zero else 1
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(arch.seed)
+        base, reference = build_shaped(arch, shape)
+        input_dims = None
+        if arch.encoder_form == "custom":  # widths not inferable: given, by name if named
+            input_dims = list(arch.in_dims)
+            if shape in NAMED_SHAPES:
+                input_dims = {f"m{i}": d for i, d in enumerate(arch.in_dims)}
+        model = WRAPPERS[wrapper](
+            base, steps=steps, context=arch.context, backproj_dim=backproj_dim,
+            input_dims=input_dims,
+        )  # fmt: skip
+    model = model.to(dtype)
+    reference = model.base if reference is None else reference
+    assert model.base is reference
+    if zero:
+        with torch.no_grad():
+            proj = model.backproj if wrapper == "pro" else model.feedback
+            for p in proj.parameters():
+                p.zero_()
+    inputs = shaped_inputs(arch, shape, dtype)
+    with torch.no_grad():
+        actual, expected = model(inputs), reference(inputs)
+    assert actual.shape == (arch.batch, arch.head[-1].width)
+    if dtype == torch.float64:
+        assert torch.equal(actual, expected), (actual - expected).abs().max()
+    else:
+        assert_close(actual, expected, dtype=dtype)
