@@ -90,7 +90,7 @@ class _Layout:
 
 
 _LAYOUTS = (
-    _Layout("LateFusion", "encoders", "fusion", "head"),
+    _Layout("progfusion LateFusion", "encoders", "fusion", "head"),
     _Layout("torchmultimodal LateFusion", "encoders", "fusion_module", "head_module"),
     _Layout("MultiBench MMDL", "encoders", "fuse", "head", first_of_tuple=True),
 )
@@ -104,6 +104,8 @@ def _check_context(context: str) -> str:
 
 def _resolve(base: Base) -> tuple[nn.Module, _Layout]:
     """The module to wrap and where it keeps its parts, or a ValueError naming ``base``."""
+    if isinstance(base, LateFusion):  # its fusion and head may be any callables
+        return base, _LAYOUTS[0]
     if isinstance(base, Sequence) and not isinstance(base, str) and len(base) == 3:
         return LateFusion(*base), _LAYOUTS[0]
     for layout in _LAYOUTS if isinstance(base, nn.Module) else ():

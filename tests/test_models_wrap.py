@@ -547,3 +547,18 @@ def test_stacked_trainer_vmap_path_trains_wrapped_models(factory):
         with torch.no_grad():
             untrained = mse(build_model(factory, seed).double(), d.test, keyed=False)
         assert result.test_metric < 0.5 * float(untrained)
+
+
+def test_late_fusion_with_plain_callable_fusion_and_head_is_still_wrapped():
+    def add(features):
+        return features[0] + features[1]
+
+    def head(fused):
+        return fused.sum(-1, keepdim=True)
+
+    encs = [nn.Linear(2, 3), nn.Linear(4, 3)]
+    late = LateFusion(encs, add, head).double()
+    x = [torch.randn(5, 2, dtype=F64), torch.randn(5, 4, dtype=F64)]
+    for base in (late, (encs, add, head)):
+        with torch.no_grad():
+            assert torch.equal(ProFusion(base, steps=1)(x), late(x))
