@@ -1,5 +1,6 @@
-"""The errata table: every mathematical correction differs from the printed expression
-and equals a value recomputed here, independently of :mod:`progfusion.theory.errata`."""
+"""The errata: every mathematical correction comes from a claim's computation, differs
+from the printed expression and equals a value recomputed here, independently of the
+section modules that found it."""
 
 from __future__ import annotations
 
@@ -8,8 +9,18 @@ from collections.abc import Callable
 
 import pytest
 import sympy as sp
-from progfusion.theory import errata, linear, multiplicative, render_errata
-from progfusion.theory.errata import D_sym, Erratum, n_sym
+from progfusion.theory import (
+    ClaimResult,
+    Erratum,
+    counting_claims,
+    errata,
+    evaluate_claims,
+    linear,
+    linear_claims,
+    multiplicative,
+    render_errata,
+)
+from progfusion.theory.counting_claims import D_sym, n_sym
 from progfusion.theory.multiplicative import ProductNet
 
 NET = {"n": 2, "D": 2, "width1": 3, "width2": 3}
@@ -84,7 +95,7 @@ def _counts_match(kind: str) -> Callable[[dict, dict], None]:
     def check(printed: dict, corrected: dict) -> None:
         for n, D in COUNT_SIZES:
             c = multiplicative.monomial_counts(n, D)
-            pc = multiplicative.printed_counts(n, D)
+            pc = counting_claims.printed_counts(n, D)
             at = {n_sym: n, D_sym: D}
             for design in ("early", "late"):
                 key = f"{design}_{kind}"
@@ -112,15 +123,15 @@ def _values(expected_printed: object, expected_corrected: Callable[[], object]):
 
 #: key -> check(printed_value, corrected_value) with independently recomputed values
 RECOMPUTE: dict[str, Callable[[object, object], None]] = {
-    "E4": _values(linear.paper_block_expansion("early")[1, 0], _early_entry),
+    "E4": _values(linear_claims.paper_block_expansion("early")[1, 0], _early_entry),
     "E5": _values({">"}, _rank_relations),
     "E6": _values((4, 2), lambda: tuple(_example_matrix().shape)),
-    "E7": _values(linear.paper_example_matrix(), _example_matrix),
+    "E7": _values(linear_claims.paper_example_matrix(), _example_matrix),
     "E8": _pro_check,
-    "E9": _values({(2, 2)}, _late_bidegrees),
+    "E10": _values({(2, 2)}, _late_bidegrees),
     "E11": _values("late", _concat_first_design),
-    "E12": _counts_match("features"),
-    "E13": _counts_match("pairs"),
+    "E13": _counts_match("features"),
+    "E14": _counts_match("pairs"),
 }
 
 
@@ -168,7 +179,7 @@ def test_early_block_erratum_names_the_entry(items: list[Erratum]) -> None:
 
 
 def test_count_corrections_are_polynomials_in_n_and_D(items: list[Erratum]) -> None:
-    for key in ("E12", "E13"):
+    for key in ("E13", "E14"):
         for poly in _by_key(items)[key].corrected_value.values():
             assert poly.free_symbols <= {n_sym, D_sym}
             p = sp.Poly(sp.expand(poly), n_sym, D_sym)  # raises if not a polynomial
@@ -203,3 +214,41 @@ def test_report_renders_errata_through_render() -> None:
     from progfusion.theory import render
 
     assert render.render_errata is render_errata
+
+
+# ------------------------------------------------------- derived, never restated
+@pytest.fixture(scope="module")
+def results() -> list[ClaimResult]:
+    return evaluate_claims()
+
+
+def test_each_mathematical_erratum_is_a_correction_of_its_claim(
+    items: list[Erratum], results: list[ClaimResult]
+) -> None:
+    by_claim = {r.key: r for r in results}
+    math = [e for e in items if e.kind == "mathematical"]
+    assert sum(len(r.corrections) for r in results) == len(math)
+    for e in math:
+        result = by_claim[e.claim]
+        assert result.verdict != "holds", e.key
+        assert e.found_by == f"claim {e.claim}: {result.computation}"
+        assert e.location.startswith(result.location)
+        assert any(
+            (c.printed, c.corrected) == (e.printed, e.corrected)
+            and c.corrected_value is e.corrected_value
+            for c in result.corrections
+        )
+
+
+def test_errata_follow_the_claims_table(items: list[Erratum], results: list[ClaimResult]) -> None:
+    order = [r.key for r in results]
+    positions = [order.index(e.claim) for e in items]
+    assert positions == sorted(positions)
+    # per claim, the slips found by reading come before the computed corrections
+    for key in {e.claim for e in items}:
+        kinds = [e.kind for e in items if e.claim == key]
+        assert kinds == sorted(kinds, key=lambda k: k != "typographical")
+
+
+def test_claims_that_hold_imply_no_erratum(results: list[ClaimResult]) -> None:
+    assert all(not r.corrections for r in results if r.verdict == "holds")

@@ -7,7 +7,8 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from progfusion.theory import linear
+from progfusion.theory import evaluate_claims, linear, linear_claims
+from sympy.matrices.exceptions import ShapeError
 
 f11, f12, f21, f22, w11, w12, w21, w22 = sp.symbols("f11 f12 f21 f22 w11 w12 w21 w22")
 
@@ -28,7 +29,7 @@ def test_late_example_matrix_by_hand() -> None:
 
 def test_paper_example_differs_by_transposing_f() -> None:
     ours, _ = linear.effective_matrix("late", D=2, d=1, K=2)
-    printed = linear.paper_example_matrix()
+    printed = linear_claims.paper_example_matrix()
     assert printed != ours
     assert printed.subs({f12: f21, f21: f12}, simultaneous=True) == ours
 
@@ -63,7 +64,7 @@ def test_pro_with_one_step_is_late(context: str) -> None:
 
 # ------------------------------------------------------------------ block expansions
 def test_early_block_expansion_entry_21_is_misprinted() -> None:
-    entries = linear.compare_block_expansion("early")
+    entries = linear_claims.compare_block_expansion("early")
     wrong = [e.position for e in entries if not e.matches]
     assert wrong == [(1, 0)]
     F21, F22, W11, W21 = sp.symbols("F21 F22 W11 W21", commutative=False)
@@ -74,7 +75,7 @@ def test_early_block_expansion_entry_21_is_misprinted() -> None:
     ("design", "context"), [("late", "add"), ("pro", "add"), ("pro", "concat")]
 )
 def test_block_expansions_match(design: str, context: str) -> None:
-    assert all(e.matches for e in linear.compare_block_expansion(design, context))
+    assert all(e.matches for e in linear_claims.compare_block_expansion(design, context))
 
 
 @pytest.mark.parametrize(("D", "d", "K1", "K2"), [(1, 1, 1, 1), (2, 1, 1, 1), (3, 2, 2, 1)])
@@ -83,8 +84,19 @@ def test_block_expansion_agrees_with_explicit_product(D: int, d: int, K1: int, K
 
 
 def test_naive_reading_of_g_has_inconsistent_shapes() -> None:
-    assert "1x2" in linear.naive_pro_shape_error(D=2, d=1)
-    assert linear.naive_pro_shape_error(D=2, d=2) is None
+    (l8,) = evaluate_claims(["L8"])
+    assert "d=1, D=2: W11 + G11 W11 adds a 1x2 matrix to a 2x2 one" in l8.evidence
+    (correction,) = l8.corrections
+    assert "1x2" in correction.printed and "every block d x D" in correction.corrected
+
+
+def test_evaluate_blocks_checks_shapes() -> None:
+    W11, G11 = sp.symbols("W11 G11", commutative=False)
+    fits = {"W11": sp.MatrixSymbol("W11", 1, 2), "G11": sp.MatrixSymbol("G11", 1, 1)}
+    assert linear.evaluate_blocks(W11 + G11 * W11, fits).shape == (1, 2)
+    clash = {"W11": sp.MatrixSymbol("W11", 1, 2), "G11": sp.MatrixSymbol("G11", 2, 1)}
+    with pytest.raises(ShapeError):
+        linear.evaluate_blocks(W11 + G11 * W11, clash)
 
 
 # ------------------------------------------------------------------ dimensions and ranks

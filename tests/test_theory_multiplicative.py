@@ -8,6 +8,7 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from progfusion.theory import counting_claims
 from progfusion.theory import multiplicative as mult
 from progfusion.theory.multiplicative import ProductNet
 
@@ -111,7 +112,7 @@ def test_ten_pairwise_products_of_four_inputs() -> None:
 
 
 def test_printed_counts_literal() -> None:
-    assert mult.printed_counts(2, 2) == {
+    assert counting_claims.printed_counts(2, 2) == {
         "early_features": 1,
         "late_features": 6,
         "early_pairs": 0,

@@ -1,29 +1,29 @@
-"""Exact (sympy) analysis of the paper's appendix: "Linear Model", "Multiplicative
-Nonlinearity" and "Technical Analysis".
+"""Exact (sympy) analysis of the paper's appendix: "Technical Analysis", "Linear
+Model" and "Multiplicative Nonlinearity".
 
-- :mod:`.linear`: effective matrices of early, late and pro fusion, block
-  expansions against the printed ones, constraints, image dimensions, ranks;
-- :mod:`.multiplicative`: the pairwise-product network, its monomials by
-  multidegree, Jacobian dimensions of parts, feature and monomial counts;
+The models, computed exactly:
+
 - :mod:`.identity`: the c = 0 identity, proved, and counterexamples;
-- :mod:`.claims`: every claim with its computed verdict (``progfusion theory``);
-- :mod:`.errata`: the appendix's typographical and mathematical errata, each with
-  its corrected expression (computed for the mathematical ones).
+- :mod:`.linear`: effective matrices of early, late and pro fusion, block
+  expansions, constraints, image dimensions, ranks;
+- :mod:`.multiplicative`: the pairwise-product network, its monomials by
+  multidegree, Jacobian dimensions of parts, feature and monomial counts.
+
+One module per appendix section holds that section's claims (quote, location),
+the functions that decide them and the errata those decisions find:
+:mod:`.identity_claims`, :mod:`.linear_claims`, :mod:`.multiplicative_claims`,
+:mod:`.counting_claims`. :mod:`.claims` runs them all and numbers the errata;
+:mod:`.render` draws the tables and is the ``progfusion theory`` command.
 
 This subpackage imports nothing else of ``progfusion`` (sympy and numpy only).
 """
 
-from .claims import (
-    CLAIMS,
-    Claim,
-    ClaimResult,
-    evaluate_claims,
-)
-from .errata import Erratum, errata
+from ._records import Claim, ClaimResult, Erratum
+from .claims import CLAIMS, errata, evaluate_claims
+from .counting_claims import printed_counts
 from .identity import Counterexample, IdentityProof, find_counterexample, prove_identity
 from .linear import (
     block_expansion,
-    compare_block_expansion,
     early_constraints,
     effective_matrix,
     evaluate_effective_matrix,
@@ -35,10 +35,8 @@ from .linear import (
     is_early_reachable,
     is_late_reachable,
     late_constraints,
-    maximum_rank,
-    paper_block_expansion,
-    paper_example_matrix,
 )
+from .linear_claims import compare_block_expansion, paper_block_expansion, paper_example_matrix
 from .multiplicative import (
     MonomialCounts,
     ProductNet,
@@ -47,7 +45,6 @@ from .multiplicative import (
     monomial_counts,
     monomials_by_multidegree,
     output_polynomial,
-    printed_counts,
     support_by_multidegree,
     symbolic_absent,
 )
@@ -80,7 +77,6 @@ __all__ = [
     "jacobian_dimension",
     "jacobian_dimensions",
     "late_constraints",
-    "maximum_rank",
     "monomial_counts",
     "monomials_by_multidegree",
     "output_polynomial",

@@ -34,10 +34,18 @@ import sympy as sp
 
 from ._exact import random_point
 
-__all__ = ["Counterexample", "IdentityProof", "find_counterexample", "prove_identity"]
+__all__ = [
+    "COUNTEREXAMPLE_SETTING",
+    "Counterexample",
+    "IdentityProof",
+    "find_counterexample",
+    "prove_identity",
+]
 
 Context = Literal["add", "concat"]
 Dropped = Literal["bias", "reinit"]
+#: The model :func:`find_counterexample` evaluates (``_Model(..., concrete=True)``).
+COUNTEREXAMPLE_SETTING = "R = 1, identity encoders, sum head, random integer weights"
 
 
 @dataclass(frozen=True)

@@ -49,24 +49,21 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import sympy as sp
-from sympy.matrices.exceptions import ShapeError
 
 from ._exact import Dual, dual_leaves, exact_rank, hstack, random_point, vstack
 
 __all__ = [
-    "BlockEntry",
     "Context",
     "Design",
     "block_expansion",
     "check_block_expansion_explicit",
-    "compare_block_expansion",
     "early_constraints",
     "effective_matrix",
+    "evaluate_blocks",
     "evaluate_effective_matrix",
     "generic_output_matrix",
     "generic_rank",
@@ -77,11 +74,6 @@ __all__ = [
     "is_early_reachable",
     "is_late_reachable",
     "late_constraints",
-    "maximum_rank",
-    "naive_pro_shape_error",
-    "paper_block_expansion",
-    "paper_example_matrix",
-    "paper_example_symbols",
     "parameter_shapes",
 ]
 
@@ -323,16 +315,6 @@ def generic_rank_closed_form(design: Design, *, D: int, d: int, K: int) -> int:
     return min(K, 2 * min(d, K, D))
 
 
-def maximum_rank(design: Design, *, D: int, d: int, K: int) -> int:
-    """Maximum rank of the effective matrix over all weights.
-
-    Equal to the generic rank (:func:`generic_rank_closed_form`): the set of
-    weights where the rank is maximal is a nonempty Zariski-open, hence dense, set.
-    Pro fusion has late fusion's maximum rank (its image equals late fusion's).
-    """
-    return generic_rank_closed_form(design, D=D, d=d, K=K)
-
-
 # ----------------------------------------------------------------- membership tests
 def _as_matrix(M: sp.Matrix | np.ndarray | Sequence[Sequence[object]]) -> sp.Matrix:
     return sp.Matrix(M) if not isinstance(M, sp.MatrixBase) else M
@@ -424,19 +406,6 @@ def implicitize(
 
 
 # ------------------------------------------------------------ block expansions
-@dataclass(frozen=True)
-class BlockEntry:
-    """One entry of a 2 x 2 block expansion, computed and as printed."""
-
-    position: tuple[int, int]
-    computed: sp.Expr
-    printed: sp.Expr
-
-    @property
-    def matches(self) -> bool:
-        return sp.expand(self.computed - self.printed) == 0
-
-
 def _nc(names: str) -> tuple[sp.Symbol, ...]:
     return sp.symbols(names, commutative=False)
 
@@ -472,46 +441,6 @@ def block_expansion(design: Design, context: Context = "add") -> sp.Matrix:
     return (f * w).applyfunc(sp.expand)
 
 
-def paper_block_expansion(design: Design, context: Context = "add") -> sp.Matrix:
-    """Transcription of the block matrices printed in the appendix "Linear Model".
-
-    Early and late are the printed right-hand sides. For pro fusion the paper prints
-    ``F [[W11 + G11 W11, G12 W22], [G21 W11, W22 + G22 W22]]`` without defining
-    ``G``; the transcription substitutes the only reading with consistent shapes,
-    ``G_ij`` = block ``(i, j)`` of ``Wd V`` ("add") or ``U A`` ("concat"), both
-    ``d x d`` (see :func:`naive_pro_shape_error` for the other reading).
-    """
-    f11, f12, f21, f22 = _nc("F11 F12 F21 F22")
-    w11, w12, w21, w22 = _nc("W11 W12 W21 W22")
-    if design == "early":
-        return sp.Matrix(
-            [
-                [f11 * w11 + f12 * w21, f11 * w12 + f12 * w22],
-                [f21 * w11 + f21 * w22, f21 * w12 + f22 * w22],  # as printed
-            ]
-        )
-    if design == "late":
-        return sp.Matrix([[f11 * w11, f12 * w22], [f21 * w11, f22 * w22]])
-    if design != "pro":
-        raise ValueError(f"design must be one of {_DESIGNS}, got {design!r}")
-    if context == "add":
-        v11, v12, v21, v22 = _nc("V11 V12 V21 V22")
-        g11, g12, g21, g22 = w11 * v11, w11 * v12, w22 * v21, w22 * v22
-    else:
-        u1, u2, a1, a2 = _nc("U1 U2 A1 A2")
-        g11, g12, g21, g22 = u1 * a1, u1 * a2, u2 * a1, u2 * a2
-    f = sp.Matrix([[f11, f12], [f21, f22]])
-    inner = sp.Matrix([[w11 + g11 * w11, g12 * w22], [g21 * w11, w22 + g22 * w22]])
-    return (f * inner).applyfunc(sp.expand)
-
-
-def compare_block_expansion(design: Design, context: Context = "add") -> list[BlockEntry]:
-    """Entry-by-entry comparison of :func:`block_expansion` with the printed one."""
-    computed = block_expansion(design, context)
-    printed = paper_block_expansion(design, context)
-    return [BlockEntry((i, j), computed[i, j], printed[i, j]) for i in range(2) for j in range(2)]
-
-
 def check_block_expansion_explicit(
     *, D: int = 2, d: int = 1, K1: int = 1, K2: int = 1, seed: int = 0
 ) -> bool:
@@ -529,77 +458,21 @@ def check_block_expansion_explicit(
     expansion = block_expansion("early")
     names = {f"F{i + 1}{j + 1}": fb[i, j] for i in range(2) for j in range(2)}
     names |= {f"W{i + 1}{j + 1}": wb[i, j] for i in range(2) for j in range(2)}
-    rows = []
-    for i in range(2):
-        row = []
-        for j in range(2):
-            total = None
-            for term in sp.Add.make_args(expansion[i, j]):
-                factors = [names[str(s)] for s in term.args] if term.is_Mul else [names[str(term)]]
-                prod = factors[0]
-                for fac in factors[1:]:
-                    prod = prod * fac
-                total = prod if total is None else total + prod
-            row.append(total)
-        rows.append(row)
+    rows = [[evaluate_blocks(expansion[i, j], names) for j in range(2)] for i in range(2)]
     return sp.BlockMatrix(rows).as_explicit() == f * w
 
 
-def naive_pro_shape_error(*, D: int = 2, d: int = 1) -> str | None:
-    """Try the printed pro-fusion block with ``G_ij`` read as back-projection blocks.
+def evaluate_blocks(expr: sp.Expr, blocks: dict[str, object]) -> object:
+    """A non-commutative block polynomial (e.g. an entry of :func:`block_expansion`)
+    with each symbol replaced by ``blocks[name]``, a matrix or a ``MatrixSymbol``.
 
-    If ``G_ij`` were the blocks ``V_ij`` of the back-projection itself (``D x d``,
-    from modality ``j``'s features to modality ``i``'s input), ``W11 + G11 W11``
-    adds a ``d x D`` to a ``D x D`` matrix. Returns sympy's shape error message, or
-    ``None`` when the shapes happen to agree (``d == D``).
+    sympy checks the shape of every product and sum, so with ``MatrixSymbol`` s a
+    shape mismatch raises ``sympy.matrices.exceptions.ShapeError``.
     """
-    w11 = sp.MatrixSymbol("W11", d, D)
-    g11 = sp.MatrixSymbol("G11", D, d)
-    product = g11 * w11  # (D x d)(d x D): defined, D x D
-    try:
-        w11 + product
-    except ShapeError as err:
-        return (
-            f"W11 + G11 W11 adds a {w11.shape[0]}x{w11.shape[1]} matrix to a "
-            f"{product.shape[0]}x{product.shape[1]} one (sympy: {err})"
-        )
-    return None
-
-
-# --------------------------------------------------- the paper's d=1, D=2, K=2 example
-def paper_example_symbols() -> dict[str, sp.Symbol]:
-    """The symbols ``f11, f12, f21, f22, w11, w12, w21, w22`` of the printed example."""
-    return {n: sp.Symbol(n) for n in "f11 f12 f21 f22 w11 w12 w21 w22".split()}
-
-
-def paper_example_matrix() -> sp.Matrix:
-    """The late-fusion matrix printed for ``d = 1, D = 2, K = 2`` (called "4x2" there).
-
-    Read with the natural convention ``f_ij`` = entry ``(i, j)`` of the head ``F``,
-    ``w1j`` = entry ``j`` of ``W11`` and ``w2j`` = entry ``j`` of ``W22``; these are
-    exactly the symbol names :func:`effective_matrix` uses for ``d = 1``.
-    """
-    s = paper_example_symbols()
-    return sp.Matrix(
-        [
-            [s["f11"] * s["w11"], s["f11"] * s["w12"], s["f21"] * s["w21"], s["f21"] * s["w22"]],
-            [s["f12"] * s["w11"], s["f12"] * s["w12"], s["f22"] * s["w21"], s["f22"] * s["w22"]],
-        ]
-    )
-
-
-def paper_example_with_f_swapped() -> sp.Matrix:
-    """The printed example with ``f12`` and ``f21`` exchanged (reading F transposed)."""
-    s = paper_example_symbols()
-    swap = {s["f12"]: s["f21"], s["f21"]: s["f12"]}
-    return paper_example_matrix().subs(swap, simultaneous=True)
-
-
-def differing_entries(a: sp.Matrix, b: sp.Matrix) -> list[str]:
-    """1-based ``"(i,j)"`` positions where two same-shaped matrices differ symbolically."""
-    return [
-        f"({i + 1},{j + 1})"
-        for i in range(a.rows)
-        for j in range(a.cols)
-        if sp.expand(a[i, j] - b[i, j]) != 0
-    ]
+    total = None
+    for term in sp.Add.make_args(expr):
+        prod = None
+        for factor in term.args if term.is_Mul else (term,):
+            prod = blocks[str(factor)] if prod is None else prod * blocks[str(factor)]
+        total = prod if total is None else total + prod
+    return total

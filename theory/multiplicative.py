@@ -64,7 +64,6 @@ __all__ = [
     "monomials_by_multidegree",
     "multidegree",
     "output_polynomial",
-    "printed_counts",
     "support_by_multidegree",
     "symbolic_absent",
 ]
@@ -439,9 +438,9 @@ class MonomialCounts:
     (the paper's "parameters"), squares included; ``*_pairs_distinct``: products of
     two different distinct-input features; ``*_quartic``: distinct quartic
     monomials the second layer can produce; ``all_quartic``: all quartic monomials
-    in ``nD`` variables. ``printed``: the paper's formulas read literally (see
-    :func:`printed_counts`). ``pro_quartic_bias`` / ``pro_quartic_nobias``: quartic
-    monomials in the output of pro fusion (R = 2) with and without biases.
+    in ``nD`` variables. ``pro_quartic_bias`` / ``pro_quartic_nobias``: quartic
+    monomials in the output of pro fusion (R = 2) with and without biases. (The
+    paper's printed counts are in :mod:`.counting_claims`.)
     """
 
     n: int
@@ -459,18 +458,6 @@ class MonomialCounts:
     pro_quartic_nobias: int
     pro_quartic_bias: int
     all_quartic: int
-    printed: dict[str, int]
-
-
-def printed_counts(n: int, D: int) -> dict[str, int]:
-    """The paper's counts read literally: early ``nC2`` features and ``nC2 C2``
-    parameters, late ``n^D C2`` and ``n^D C2 C2`` (``aCb`` = binomial)."""
-    return {
-        "early_features": comb(n, 2),
-        "late_features": comb(n**D, 2),
-        "early_pairs": comb(comb(n, 2), 2),
-        "late_pairs": comb(comb(n**D, 2), 2),
-    }
 
 
 def _pairs(items: list[tuple[int, ...]]) -> set[tuple[int, ...]]:
@@ -523,5 +510,4 @@ def monomial_counts(n: int, D: int) -> MonomialCounts:
         pro_quartic_nobias=pro_count(False),
         pro_quartic_bias=pro_count(True),
         all_quartic=comb(N + 3, 4),
-        printed=printed_counts(n, D),
     )

@@ -16,8 +16,9 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import claims
-from .claims import ClaimResult, Erratum
+from . import claims, counting_claims
+from ._records import ClaimResult, Erratum
+from .multiplicative import MonomialCounts
 
 __all__ = [
     "main",
@@ -97,18 +98,18 @@ def render_counts_table(markdown: bool = False) -> str:
         "quartic early / late / pro (bias)",
     )
 
-    def cell(c: object, name: str) -> str:
-        printed = c.printed[name]  # type: ignore[attr-defined]
-        return f"{getattr(c, name)} / {getattr(c, name + '_distinct')} / {printed}"
+    def cell(c: MonomialCounts, printed: dict[str, int], name: str) -> str:
+        return f"{getattr(c, name)} / {getattr(c, name + '_distinct')} / {printed[name]}"
 
+    names = [f"{d}_{kind}" for kind in ("features", "pairs") for d in ("early", "late")]
     rows = [
         (
             str(c.n),
             str(c.D),
-            *(cell(c, f"{d}_{kind}") for kind in ("features", "pairs") for d in ("early", "late")),
+            *(cell(c, printed, name) for name in names),
             f"{c.early_quartic} / {c.late_quartic} / {c.pro_quartic_bias}",
         )
-        for c in claims.count_table()
+        for c, printed in counting_claims.count_table()
     ]
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
