@@ -12,10 +12,18 @@ rounding). Two forward paths, tested equal:
 - **vmap**: for any other module, :func:`torch.vmap` over the model dimension.
 
 A model stops when its protocol says so (or diverges: a non-finite training
-loss) and then leaves the stack, so finished models cost nothing. Optionally
-(``compile=``) the step is compiled with :func:`torch.compile`. Per-model results
+loss) and then leaves the stack, so finished models cost nothing. Per-model results
 reach the host as whole lists, so a GPU waits for the host once per evaluation
 point, not once per model.
+
+Optionally (``compile=`` one of :data:`COMPILE_MODES`) the training step's gather,
+forward and loss, and so its backward, are compiled with :func:`torch.compile`; Adam
+and evaluation stay eager. Results equal the eager ones to floating-point rounding,
+not bit for bit. Compiling takes from seconds to a minute, once per process, factory
+(hashable ones, such as ``ModelSpec(...).build``, are recognised across calls), device
+and mode, and again once when the stack size first changes; it pays off for long
+runs. On a GPU, ``"reduce-overhead"`` replays the step as a CUDA graph (the step of
+these small models is bound by kernel launches).
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from __future__ import annotations
 import math
 import types
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 import torch
@@ -46,8 +54,10 @@ __all__ = [
 
 #: the :func:`torch.compile` modes ``train_stack(compile=...)`` accepts (``None``: eager)
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+#: the modes that replay the compiled step as CUDA graphs on a GPU
+CUDA_GRAPH_MODES = ("reduce-overhead", "max-autotune")
 
-Path = Literal["auto", "fast", "vmap"]
+StackPath = Literal["auto", "fast", "vmap"]
 InitScheme = Literal["factory", "hashed"]
 
 
@@ -163,6 +173,7 @@ class _Forward:
         # the single model's buffers, broadcast along the model dimension if any
         self.buffers = {n: b.to(device) for n, b in model.named_buffers()}
         self.vmap = path == "vmap"
+        self.mode = mode  # the torch.compile mode of the step; None: eager
         # the training step's forward and loss; the backward follows the compiled graph
         self.step_losses = self._step_losses if mode is None else self._compiled(mode)
 
@@ -230,60 +241,58 @@ def _forward_for(
     return cached
 
 
-class _Stack:
-    """The models still training: their parameters, Adam moments, bookkeeping and data.
+@dataclass(eq=False)
+class _Models:
+    """The per-model state of the models still training, one row per model.
 
-    Row ``r`` of every tensor here is the model ``alive[r]`` (its index in the
-    caller's list); :meth:`keep` drops finished rows from all of them at once.
+    Row ``r`` of every field is the model ``alive[r]`` (its index in the caller's
+    list), and every field has that model dimension first, so :meth:`keep` selects
+    the rows of all of them at once (a field of a type it does not know is an error).
+    Fields with ``init=False`` are derived from the others and recomputed.
     """
 
-    def __init__(
-        self,
-        flat: Tensor,
-        seeds: Sequence[int],
-        lrs: list[float],
-        splits: tuple[Split, Split, Split | None],
-        window: int,
-    ):
-        """``flat``: initial ``(N, P)`` parameters on the device; ``splits``: stacked
-        (train, test, val); ``window``: steps between evaluation points."""
-        device = flat.device
-        n_models = flat.shape[0]
-        self.flat = flat
-        self.m = torch.zeros_like(flat)
-        self.v = torch.zeros_like(flat)
-        self.best = flat.clone()
-        self.alive = torch.arange(n_models, device=device)
-        self.order = torch.tensor(
-            [model_seeds(s)[1] for s in seeds], dtype=torch.int64, device=device
-        )
-        self.lrs = lrs
-        self.same_lr = len(set(lrs)) == 1
-        self.lr_col = torch.tensor(lrs, dtype=torch.float64, device=device).unsqueeze(1)
-        self.best_loss = torch.full((n_models,), math.inf, dtype=torch.float64, device=device)
-        self.best_step = torch.zeros(n_models, dtype=torch.int64, device=device)
-        self.since_best = torch.zeros(n_models, dtype=torch.int64, device=device)
-        # whether each step's training loss was non-finite, since the last evaluation
-        self.nonfinite = torch.zeros((window, n_models), dtype=torch.bool, device=device)
-        self.train, self.test, self.val = splits
-        self.n_train = self.train.inputs[0].shape[1]
-        # row r's samples start at r * n_train in the flattened (N * n, ...) data
-        self.offsets = torch.arange(n_models, device=device).unsqueeze(1) * self.n_train
-        self.perm: Tensor | None = None
+    alive: Tensor  # (N,) int64: each row's index in the caller's list
+    flat: Tensor  # (N, P) parameters
+    m: Tensor  # (N, P) Adam's first moment
+    v: Tensor  # (N, P) Adam's second moment
+    best: Tensor  # (N, P) the weights to report: best validation so far (or the latest)
+    best_loss: Tensor  # (N,) float64 validation loss of ``best``
+    best_step: Tensor  # (N,) int64 the step of ``best``
+    since_best: Tensor  # (N,) int64 evaluations since ``best`` last improved
+    nonfinite: Tensor  # (N, W) bool: each step's loss non-finite, since the last evaluation
+    order: Tensor  # (N,) int64 data-order seeds (:func:`~.protocol.model_seeds`)
+    lr: Tensor  # (N, 1) float64 learning rates
+    lrs: list[float]  # the same learning rates, on the host
+    train: Split  # inputs (N, n_train, f_i), target (N, n_train, ...)
+    test: Split
+    val: Split | None  # None without early stopping
+    perm: Tensor | None  # (N, n_train) this epoch's sample order (None before the first step)
+    offsets: Tensor = field(init=False)  # (N, 1): row r's samples start at r * n_train
+    same_lr: bool = field(init=False)  # one learning rate for all rows (a faster Adam step)
 
-    def keep(self, live: Tensor) -> None:
-        """Keep only the rows ``live`` (sorted stack rows) of everything."""
-        for name in ("flat", "m", "v", "best", "alive", "order", "lr_col", "best_loss",
-                     "best_step", "since_best", "perm"):  # fmt: skip
-            value = getattr(self, name)
-            if value is not None:
-                setattr(self, name, value.index_select(0, live))
-        self.nonfinite = self.nonfinite.index_select(1, live)
-        self.lrs = [self.lrs[i] for i in live.tolist()]
+    def __post_init__(self) -> None:
+        n_models, n_train = self.alive.numel(), self.train.inputs[0].shape[1]
+        # row r's samples start at r * n_train in the flattened (N * n_train, ...) data
+        self.offsets = torch.arange(n_models, device=self.alive.device).unsqueeze(1) * n_train
         self.same_lr = len(set(self.lrs)) <= 1
-        self.train, self.test = _select(self.train, live), _select(self.test, live)
-        self.val = _select(self.val, live) if self.val is not None else None
-        self.offsets = torch.arange(live.numel(), device=live.device).unsqueeze(1) * self.n_train
+
+    def keep(self, rows: Tensor) -> _Models:
+        """The models of the stack rows ``rows`` (sorted, int64 ``(K,)``), every field."""
+        picked = {f.name: _rows(getattr(self, f.name), rows) for f in fields(self) if f.init}
+        return _Models(**picked)
+
+
+def _rows(value, rows: Tensor):
+    """Rows ``rows`` of one per-model field (model dimension first)."""
+    if value is None:
+        return None
+    if isinstance(value, Tensor):
+        return value.index_select(0, rows)
+    if isinstance(value, Split):
+        return _select(value, rows)
+    if isinstance(value, list):
+        return [value[i] for i in rows.tolist()]
+    raise TypeError(f"no row selection for a per-model field of type {type(value).__name__}")
 
 
 def _select(split: Split, rows: Tensor) -> Split:
@@ -312,6 +321,33 @@ def _evaluate(forward: _Forward, flat: Tensor, split: Split, objective: str, chu
     return torch.stack(losses).sum(0), torch.stack(metrics).sum(0)
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What stays fixed while a stack trains: the step, the protocol, the results."""
+
+    forward: _Forward
+    config: TrainConfig
+    data: Sequence[ModelData]  # the caller's, for the corrupted test splits
+    results: list[ModelResult]  # one per model, in the caller's order; filled in place
+    device: torch.device
+    dtype: torch.dtype
+    eval_chunk: int
+    return_state: bool
+    n_train: int  # training samples per model
+
+    @property
+    def early(self) -> bool:
+        return self.config.protocol == "early-stopping"
+
+    @property
+    def cuda_graphs(self) -> bool:
+        """Whether the compiled step replays as CUDA graphs (these modes, on a GPU)."""
+        return self.device.type == "cuda" and self.forward.mode in CUDA_GRAPH_MODES
+
+    def is_evaluation_point(self, step: int) -> bool:
+        return step % self.config.eval_every == 0 or step == self.config.max_steps
+
+
 def train_stack(
     factory: Callable[[], nn.Module],
     seeds: Sequence[int],
@@ -320,7 +356,7 @@ def train_stack(
     *,
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float32,
-    path: Path = "auto",
+    path: StackPath = "auto",
     lrs: Sequence[float] | None = None,
     return_state: bool = False,
     eval_chunk: int = 4096,
@@ -354,24 +390,15 @@ def train_stack(
         Evaluation batch size (samples per forward pass), to bound memory.
     init
         ``"factory"`` (default): each model as its factory draws it under its seed
-        (one module build per model, about 1 ms each on a CPU);
-        ``"hashed"``: for models made of stack-aware layers, the per-seed hashed
-        initialisation of :mod:`.init`, computed for all models at once on the
-        device (same distribution; use it for thousands of models on a GPU).
-        Either way a model's initial weights depend only on its seed, and
-        :func:`build_model` with the same ``init`` reproduces them.
+        (one module build per model, about 1 ms each on a CPU); ``"hashed"``: for
+        models made of stack-aware layers, the per-seed hashed initialisation of
+        :mod:`.init`, computed for all models at once on the device (same
+        distribution; for thousands of models on a GPU). Either way
+        :func:`build_model` with the same ``init`` reproduces a model's weights.
     compile
-        ``None`` (default): eager PyTorch. A :func:`torch.compile` mode, one of
-        :data:`COMPILE_MODES` (``"default"``, ``"reduce-overhead"``, ``"max-autotune"``,
-        ``"max-autotune-no-cudagraphs"``): the training step's gather, forward and
-        loss (and so its backward) are compiled; Adam and evaluation stay eager.
-        Results equal the eager ones to floating-point rounding, not bit for bit.
-        Compiling takes from seconds to a minute, once per process, factory
-        (hashable ones, such as ``ModelSpec(...).build``, are recognised across
-        calls), device and mode, and again once when the stack size first
-        changes; it pays off for long runs. On a GPU, ``"reduce-overhead"``
-        replays the step as a CUDA graph (the step of these small models is
-        bound by kernel launches).
+        ``None`` (default): eager PyTorch; or one of :data:`COMPILE_MODES`: the
+        training step's gather, forward and loss (so also its backward) are
+        compiled with that :func:`torch.compile` mode (see the module docstring).
 
     Returns
     -------
@@ -380,9 +407,40 @@ def train_stack(
         step whose training loss was first non-finite (or the evaluation step
         whose validation loss was), as in :func:`~.reference.train_one`.
     """
-    n_models = len(seeds)
-    if n_models == 0:
+    if len(seeds) == 0:
         return []
+    _check_arguments(seeds, data, config, lrs, init=init, path=path, compile=compile)
+    device = torch.device(device)
+    forward, flat = _initialise(factory, seeds, init=init, path=path, device=device, mode=compile)
+    models = _stage(flat, seeds, data, config, lrs, device=device, dtype=dtype)
+    results = [ModelResult(seed=int(s)) for s in seeds]
+    n_train = models.train.inputs[0].shape[1]
+    run = _Run(forward, config, data, results, device, dtype, eval_chunk, return_state, n_train)
+    step = last_eval = 0  # steps taken; the step of the last evaluation point
+    while step < config.max_steps and models.alive.numel() > 0:
+        _train_step(run, models, step, since_eval=step - last_eval)
+        step += 1
+        if step in config.record_steps:
+            _record(run, models, step)
+        if run.is_evaluation_point(step):
+            stopped, diverged, first_bad = _evaluation_point(run, models, step, last_eval)
+            models = _finish(run, models, step, stopped, diverged, first_bad)
+            last_eval = step
+    return results
+
+
+def _check_arguments(
+    seeds: Sequence[int],
+    data: Sequence[ModelData],
+    config: TrainConfig,
+    lrs: Sequence[float] | None,
+    *,
+    init: str,
+    path: str,
+    compile: str | None,  # noqa: A002
+) -> None:
+    """Raise a ValueError naming the first bad argument of :func:`train_stack`."""
+    n_models = len(seeds)
     if len(data) != n_models:
         raise ValueError(f"data: expected one ModelData per seed ({n_models}), got {len(data)}")
     if lrs is not None and len(lrs) != n_models:
@@ -393,8 +451,7 @@ def train_stack(
         raise ValueError(f"init must be 'factory' or 'hashed', got {init!r}")
     if path not in ("auto", "fast", "vmap"):
         raise ValueError(f"path must be 'auto', 'fast' or 'vmap', got {path!r}")
-    early = config.protocol == "early-stopping"
-    if early and any(d.val is None for d in data):
+    if config.protocol == "early-stopping" and any(d.val is None for d in data):
         raise ValueError("data: the early-stopping protocol needs a validation split (val)")
     if config.noise_levels and any(d.corrupted_test is None for d in data):
         raise ValueError("data: noise_levels need ModelData.corrupted_test for every model")
@@ -402,15 +459,27 @@ def train_stack(
         raise ValueError(
             f"compile must be None or one of {', '.join(COMPILE_MODES)}; got {compile!r}"
         )
-    mode = compile
-    device = torch.device(device)
 
+
+def _initialise(
+    factory: Callable[[], nn.Module],
+    seeds: Sequence[int],
+    *,
+    init: str,
+    path: str,
+    device: torch.device,
+    mode: str | None,
+) -> tuple[_Forward, Tensor]:
+    """The stacked forward, and every model's initial parameters ``(N, P)``.
+
+    The parameters are in the dtype a model built alone holds (float32), so that
+    float64 training starts from the same values as ``build_model(...).to(float64)``,
+    as :func:`~.reference.train_one` does; ``"hashed"`` computes them on ``device``.
+    """
     template = _build(factory, seeds[0])
-    # in the dtype a model built alone holds (float32), so that float64 training starts
-    # from the same values as build_model(...).to(float64), as train_one does
     param_dtype = next(template.parameters()).dtype
     flat = None
-    if init == "hashed":  # (N, P), computed on the device
+    if init == "hashed":  # None for a model that is not made of stack-aware layers
         flat = hashed_init(template, seeds, device=device, dtype=param_dtype)
     if flat is None:  # any module: each model as its factory draws it under its seed
         flat = torch.stack(
@@ -422,139 +491,187 @@ def train_stack(
     chosen = stack_path(template) if path == "auto" else path
     if chosen == "fast" and stack_path(template) != "fast":
         raise ValueError("path='fast' needs a model built from progfusion.models layers only")
-    forward = _forward_for(factory, template, chosen, device, mode)
+    return _forward_for(factory, template, chosen, device, mode), flat
 
-    splits = (
-        stack_splits([d.train for d in data], device=device, dtype=dtype),
-        stack_splits([d.test for d in data], device=device, dtype=dtype),
-        stack_splits([d.val for d in data], device=device, dtype=dtype) if early else None,
-    )
-    n_train = splits[0].inputs[0].shape[1]
+
+def _stage(
+    flat: Tensor,
+    seeds: Sequence[int],
+    data: Sequence[ModelData],
+    config: TrainConfig,
+    lrs: Sequence[float] | None,
+    *,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> _Models:
+    """The models' initial state on ``device``: parameters ``flat`` ``(N, P)``, fresh
+    Adam moments and bookkeeping, and their data splits, stacked."""
+    early = config.protocol == "early-stopping"
+    train = stack_splits([d.train for d in data], device=device, dtype=dtype)
+    test = stack_splits([d.test for d in data], device=device, dtype=dtype)
+    val = stack_splits([d.val for d in data], device=device, dtype=dtype) if early else None
+    n_models, n_train = len(seeds), train.inputs[0].shape[1]
     if config.batch_size > n_train:
         raise ValueError(
             f"batch_size ({config.batch_size}) exceeds the training split ({n_train} samples)"
         )
+    flat = flat.to(device=device, dtype=dtype)
     lr_values = [config.lr] * n_models if lrs is None else [float(x) for x in lrs]
-    between_evals = min(config.eval_every, config.max_steps)
-    stack = _Stack(flat.to(device=device, dtype=dtype), seeds, lr_values, splits, between_evals)
-    results = [ModelResult(seed=int(s)) for s in seeds]
-    beta1, beta2 = config.betas
-    steps_per_epoch = n_train // config.batch_size
-    record = set(config.record_steps)
+    window = min(config.eval_every, config.max_steps)  # most steps between evaluations
 
-    def report(rows: Tensor, alive: list[int]) -> None:
-        """Evaluate the best weights of the stack rows ``rows`` and fill their results.
+    def zeros(*shape: int, dtype: torch.dtype) -> Tensor:
+        return torch.zeros(shape, dtype=dtype, device=device)
 
-        Per-model values reach the host as whole lists (one transfer each, not one
-        device synchronisation per model).
-        """
-        flat = stack.best.index_select(0, rows)
-        loss, metric = _evaluate(
-            forward, flat, _select(stack.test, rows), config.objective, eval_chunk
-        )
-        originals = [alive[r] for r in rows.tolist()]
-        noise = []
-        for level in config.noise_levels:
-            corrupted = stack_splits(
-                [data[i].corrupted_test(level) for i in originals], device=device, dtype=dtype
-            )
-            noise.append(
-                _evaluate(forward, flat, corrupted, config.objective, eval_chunk)[1].tolist()
-            )
-        losses, metrics = loss.tolist(), metric.tolist()
-        val_losses = stack.best_loss.index_select(0, rows).tolist() if early else None
-        states = forward.params(flat.detach().cpu()) if return_state else None
-        for j, i in enumerate(originals):
-            res = results[i]
-            res.test_loss, res.test_metric = losses[j], metrics[j]
-            res.noise_metric = [curve[j] for curve in noise]
-            if val_losses is not None:
-                res.val_loss = val_losses[j]
-            if states is not None:
-                res.state = {k: v[j].clone() for k, v in states.items()}
-
-    # CUDA graphs (these modes, on a GPU) replay into static outputs: say when a new
-    # training step begins, so that the last step's outputs may be overwritten
-    graphs = device.type == "cuda" and mode in ("reduce-overhead", "max-autotune")
-    step, last_eval = 0, 0
-    while step < config.max_steps and stack.alive.numel() > 0:
-        if graphs:
-            torch.compiler.cudagraph_mark_step_begin()
-        epoch, in_epoch = divmod(step, steps_per_epoch)
-        if in_epoch == 0 or stack.perm is None:
-            stack.perm = epoch_permutation(stack.order, epoch, n_train)
-        idx = batch_indices(stack.perm, in_epoch, config.batch_size)  # (N, B)
-        # one flat index_select per tensor: several times faster than x[rows, idx]
-        flat_idx = (stack.offsets + idx).reshape(-1)
-        flat = stack.flat.requires_grad_(True)
-        losses = forward.step_losses(
-            flat, stack.train.inputs, stack.train.target, flat_idx, config.objective
-        )
-        (grad,) = torch.autograd.grad(losses.sum(), flat)
-        stack.flat = flat.detach()
-        torch.logical_not(torch.isfinite(losses.detach()), out=stack.nonfinite[step - last_eval])
-        step += 1
-        with torch.no_grad():
-            _adam_step(stack, grad, step, beta1, beta2, config.eps)
-
-        if step in record:
-            _, metric = _evaluate(forward, stack.flat, stack.test, config.objective, eval_chunk)
-            for i, value in zip(stack.alive.tolist(), metric.tolist(), strict=True):
-                results[i].recorded[step] = value
-        if step % config.eval_every and step != config.max_steps:
-            continue
-        # evaluation point: divergence, validation, early stopping
-        nonfinite = stack.nonfinite[: step - last_eval]  # (steps since the last one, N)
-        first_bad = last_eval + 1 + nonfinite.to(torch.int8).argmax(0)  # first True, if any
-        keep = ~nonfinite.any(0)
-        last_eval = step
-        if early:
-            loss, _ = _evaluate(forward, stack.flat, stack.val, config.objective, eval_chunk)
-            loss = loss.to(torch.float64)
-            first_bad = torch.where(keep, step, first_bad)  # a non-finite validation loss
-            keep &= torch.isfinite(loss)
-            improved = keep & (loss < stack.best_loss)
-            stack.best_loss = torch.where(improved, loss, stack.best_loss)
-            stack.best_step = torch.where(improved, step, stack.best_step)
-            stack.since_best = torch.where(improved, 0, stack.since_best + 1)
-            stack.best = torch.where(improved.unsqueeze(1), stack.flat, stack.best)
-            stopped = keep & (stack.since_best >= config.patience)
-        else:
-            stack.best = stack.flat
-            stopped = torch.zeros_like(keep)
-        if step == config.max_steps:
-            stopped = keep.clone()
-        diverged = ~keep
-        done = stopped | diverged
-        if not bool(done.any()):
-            continue
-        alive, best_steps = stack.alive.tolist(), stack.best_step.tolist()
-        first_bad_steps = first_bad.tolist()
-        for r in diverged.nonzero().flatten().tolist():
-            res = results[alive[r]]
-            res.status, res.steps = "diverged", first_bad_steps[r]
-            res.best_step = best_steps[r] if early else 0
-            res.recorded = {k: v for k, v in res.recorded.items() if k < res.steps}
-        out_rows = stopped.nonzero().flatten()
-        for r in out_rows.tolist():
-            res = results[alive[r]]
-            res.steps = step
-            res.best_step = best_steps[r] if early else step
-        # report the stopped models, then drop every finished one from the stack
-        if out_rows.numel():
-            report(out_rows, alive)
-        stack.keep((~done).nonzero().flatten())
-    return results
+    return _Models(
+        alive=torch.arange(n_models, device=device),
+        flat=flat,
+        m=torch.zeros_like(flat),
+        v=torch.zeros_like(flat),
+        best=flat.clone(),
+        best_loss=torch.full((n_models,), math.inf, dtype=torch.float64, device=device),
+        best_step=zeros(n_models, dtype=torch.int64),
+        since_best=zeros(n_models, dtype=torch.int64),
+        nonfinite=zeros(n_models, window, dtype=torch.bool),
+        order=torch.tensor([model_seeds(s)[1] for s in seeds], dtype=torch.int64, device=device),
+        lr=torch.tensor(lr_values, dtype=torch.float64, device=device).unsqueeze(1),
+        lrs=lr_values,
+        train=train,
+        test=test,
+        val=val,
+        perm=None,
+    )
 
 
-def _adam_step(stack: _Stack, grad: Tensor, step: int, beta1: float, beta2: float, eps: float):
+def _train_step(run: _Run, models: _Models, step: int, *, since_eval: int) -> None:
+    """Optimiser step ``step + 1`` of every model in the stack, in place.
+
+    ``step``: steps taken so far; ``since_eval``: of them, since the last evaluation
+    point (the column of ``models.nonfinite`` that this step's losses fill).
+    """
+    config = run.config
+    if run.cuda_graphs:  # a new replay may overwrite the last step's static outputs
+        torch.compiler.cudagraph_mark_step_begin()
+    epoch, in_epoch = divmod(step, run.n_train // config.batch_size)
+    if in_epoch == 0 or models.perm is None:
+        models.perm = epoch_permutation(models.order, epoch, run.n_train)
+    idx = batch_indices(models.perm, in_epoch, config.batch_size)  # (N, B)
+    # one flat index_select per tensor: several times faster than x[rows, idx]
+    flat_idx = (models.offsets + idx).reshape(-1)
+    flat = models.flat.requires_grad_(True)
+    losses = run.forward.step_losses(
+        flat, models.train.inputs, models.train.target, flat_idx, config.objective
+    )  # (N,)
+    (grad,) = torch.autograd.grad(losses.sum(), flat)
+    models.flat = flat.detach()
+    torch.logical_not(torch.isfinite(losses.detach()), out=models.nonfinite[:, since_eval])
+    with torch.no_grad():
+        _adam_step(models, grad, step + 1, *config.betas, config.eps)
+
+
+def _adam_step(models: _Models, grad: Tensor, step: int, beta1: float, beta2: float, eps: float):
     """One Adam update of every row, as ``torch.optim.Adam`` computes it, per model."""
-    stack.m.lerp_(grad, 1 - beta1)
-    stack.v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    models.m.lerp_(grad, 1 - beta1)
+    models.v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
     bc1 = 1 - beta1**step
-    denom = (stack.v.sqrt() / math.sqrt(1 - beta2**step)).add_(eps)
-    if stack.same_lr:
-        stack.flat.addcdiv_(stack.m, denom, value=-stack.lrs[0] / bc1)
+    denom = (models.v.sqrt() / math.sqrt(1 - beta2**step)).add_(eps)
+    if models.same_lr:
+        models.flat.addcdiv_(models.m, denom, value=-models.lrs[0] / bc1)
     else:
-        step_size = (stack.lr_col / bc1).to(stack.flat.dtype)
-        stack.flat.sub_(step_size * (stack.m / denom))
+        step_size = (models.lr / bc1).to(models.flat.dtype)
+        models.flat.sub_(step_size * (models.m / denom))
+
+
+def _record(run: _Run, models: _Models, step: int) -> None:
+    """Record each model's test metric after ``step`` (``TrainConfig.record_steps``)."""
+    objective = run.config.objective
+    _, metric = _evaluate(run.forward, models.flat, models.test, objective, run.eval_chunk)
+    for i, value in zip(models.alive.tolist(), metric.tolist(), strict=True):
+        run.results[i].recorded[step] = value
+
+
+def _evaluation_point(
+    run: _Run, models: _Models, step: int, last_eval: int
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Divergence, validation and early stopping after ``step``; updates ``models``.
+
+    Returns boolean ``(N,)`` masks of the models that stop now and of those that
+    diverged, and for each the first step whose loss was non-finite.
+    """
+    config = run.config
+    nonfinite = models.nonfinite[:, : step - last_eval]  # (N, steps since the last one)
+    first_bad = last_eval + 1 + nonfinite.to(torch.int8).argmax(1)  # first True, if any
+    finite = ~nonfinite.any(1)
+    if run.early:
+        loss, _ = _evaluate(run.forward, models.flat, models.val, config.objective, run.eval_chunk)
+        loss = loss.to(torch.float64)
+        first_bad = torch.where(finite, step, first_bad)  # a non-finite validation loss
+        finite &= torch.isfinite(loss)
+        improved = finite & (loss < models.best_loss)
+        models.best_loss = torch.where(improved, loss, models.best_loss)
+        models.best_step = torch.where(improved, step, models.best_step)
+        models.since_best = torch.where(improved, 0, models.since_best + 1)
+        models.best = torch.where(improved.unsqueeze(1), models.flat, models.best)
+        stopped = finite & (models.since_best >= config.patience)
+    else:
+        models.best = models.flat
+        stopped = torch.zeros_like(finite)
+    if step == config.max_steps:
+        stopped = finite.clone()
+    return stopped, ~finite, first_bad
+
+
+def _finish(
+    run: _Run, models: _Models, step: int, stopped: Tensor, diverged: Tensor, first_bad: Tensor
+) -> _Models:
+    """Fill in the results of the models that stopped or diverged at ``step``, and
+    return the others (the stack without those rows).
+
+    The one scalar read of an evaluation point is here (is any model done?);
+    per-model values reach the host as whole lists.
+    """
+    done = stopped | diverged
+    if not bool(done.any()):
+        return models
+    alive, best_steps = models.alive.tolist(), models.best_step.tolist()
+    first_bad_steps = first_bad.tolist()
+    for r in diverged.nonzero().flatten().tolist():
+        res = run.results[alive[r]]
+        res.status, res.steps = "diverged", first_bad_steps[r]
+        res.best_step = best_steps[r] if run.early else 0
+        res.recorded = {k: v for k, v in res.recorded.items() if k < res.steps}
+    out_rows = stopped.nonzero().flatten()
+    for r in out_rows.tolist():
+        res = run.results[alive[r]]
+        res.steps = step
+        res.best_step = best_steps[r] if run.early else step
+    if out_rows.numel():
+        _report(run, models, out_rows, alive)
+    return models.keep((~done).nonzero().flatten())
+
+
+def _report(run: _Run, models: _Models, rows: Tensor, alive: list[int]) -> None:
+    """Evaluate the best weights of the stack rows ``rows`` and fill their results.
+
+    ``alive``: ``models.alive`` on the host. Per-model values reach the host as
+    whole lists (one transfer each, not one device synchronisation per model).
+    """
+    config, forward, chunk = run.config, run.forward, run.eval_chunk
+    flat = models.best.index_select(0, rows)
+    loss, metric = _evaluate(forward, flat, _select(models.test, rows), config.objective, chunk)
+    originals = [alive[r] for r in rows.tolist()]
+    noise = []
+    for level in config.noise_levels:
+        parts = [run.data[i].corrupted_test(level) for i in originals]
+        corrupted = stack_splits(parts, device=run.device, dtype=run.dtype)
+        noise.append(_evaluate(forward, flat, corrupted, config.objective, chunk)[1].tolist())
+    losses, metrics = loss.tolist(), metric.tolist()
+    val_losses = models.best_loss.index_select(0, rows).tolist() if run.early else None
+    states = forward.params(flat.detach().cpu()) if run.return_state else None
+    for j, i in enumerate(originals):
+        res = run.results[i]
+        res.test_loss, res.test_metric = losses[j], metrics[j]
+        res.noise_metric = [curve[j] for curve in noise]
+        if val_losses is not None:
+            res.val_loss = val_losses[j]
+        if states is not None:
+            res.state = {k: v[j].clone() for k, v in states.items()}

@@ -601,3 +601,64 @@ def test_device_synchronisations_do_not_grow_with_the_stack(protocol: str) -> No
             )
         evaluations = math.ceil(max(r.steps for r in results) / cfg.eval_every)
         assert reads.count == evaluations
+
+
+# --- the per-model state ----------------------------------------------------------------
+
+
+def _leading(value) -> set[int]:
+    """The leading dimension(s) of a per-model field."""
+    if isinstance(value, torch.Tensor):
+        return {value.shape[0]}
+    if isinstance(value, Split):
+        return {x.shape[0] for x in (*value.inputs, value.target)}
+    return {len(value)}
+
+
+def _rows_of(value, rows: list[int]):
+    if isinstance(value, torch.Tensor):
+        return value[rows]
+    if isinstance(value, Split):
+        return Split(tuple(x[rows] for x in value.inputs), value.target[rows])
+    return [value[i] for i in rows]
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, torch.Tensor):
+        return a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, Split):
+        return _same(a.target, b.target) and all(map(_same, a.inputs, b.inputs))
+    return a == b
+
+
+def test_keeping_rows_keeps_those_rows_of_every_per_model_field() -> None:
+    """The stack's per-model state has the model dimension first in every field, and
+    dropping finished models selects the same rows of all of them; derived fields are
+    recomputed for the smaller stack."""
+    from dataclasses import fields
+
+    from progfusion.models import training
+    from progfusion.models.protocol import epoch_permutation
+
+    spec, _, objective = CASES["latent-late"]
+    seeds, n = SEEDS[:5], 5
+    data = data_for("latent-late", seeds)
+    flat = torch.randn(n, 7, dtype=F64)
+    lrs = [1e-3, 2e-3, 3e-3, 2e-3, 1e-3]
+    cpu = torch.device("cpu")
+    models = training._stage(flat, seeds, data, config(objective), lrs, device=cpu, dtype=F64)
+    models.perm = epoch_permutation(models.order, 0, 128)
+    models.m, models.v, models.best = (torch.randn(n, 7, dtype=F64) for _ in range(3))
+    models.best_loss = torch.randn(n, dtype=F64)
+    models.nonfinite = torch.rand(models.nonfinite.shape) < 0.5
+    per_model = [f.name for f in fields(models) if f.init]
+    for name in per_model:  # (nonfinite is (N, 25): a layout (25, N) would show)
+        assert _leading(getattr(models, name)) == {n}, name
+    rows = [1, 2, 4]
+    kept = models.keep(torch.tensor(rows))
+    for name in per_model:
+        assert _same(getattr(kept, name), _rows_of(getattr(models, name), rows)), name
+    assert torch.equal(kept.offsets, torch.tensor([[0], [128], [256]]))
+    assert not kept.same_lr and models.keep(torch.tensor([0, 4])).same_lr
+    with pytest.raises(TypeError, match="dict"):
+        training._rows({"not": "per-model"}, torch.tensor(rows))
