@@ -101,7 +101,7 @@ class Claim:
 class ClaimResult:
     """A decided claim: the record plus the computed verdict and evidence.
 
-    ``seconds``: the time its computation took; ``corrections``: the expressions
+    ``seconds``: the CPU time its computation took; ``corrections``: the expressions
     it found misprinted (they become errata).
     """
 

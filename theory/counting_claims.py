@@ -61,10 +61,12 @@ def printed_counts(n: int, D: int) -> dict[str, int]:
 
 
 # ------------------------------------------------------------------ enumeration
-@functools.cache
+_counts = functools.cache(multiplicative.monomial_counts)  # shared by C1-C4
+
+
 def _enumerated() -> dict[tuple[int, int], MonomialCounts]:
     sizes = dict.fromkeys(COUNT_GRID + FIT_GRID + CHECK_GRID)
-    return {nd: multiplicative.monomial_counts(*nd) for nd in sizes}
+    return {nd: _counts(*nd) for nd in sizes}
 
 
 def count_table() -> list[tuple[MonomialCounts, dict[str, int]]]:
@@ -149,7 +151,7 @@ def _named(poly: sp.Expr, *, with_poly: bool = True) -> str:
 # ------------------------------------------------------------------ decisions
 def _decide_pairwise_outputs() -> Decision:
     inputs, printed = PRINTED_PAIRWISE["inputs"], PRINTED_PAIRWISE["outputs"]
-    found = multiplicative.monomial_counts(1, inputs).early_features  # one vector of `inputs`
+    found = _counts(1, inputs).early_features  # one vector of `inputs`
     text = f"enumerated pairwise products of {inputs} inputs, squares included: {found}"
     return Decision(HOLDS if found == printed else FALSE, text)
 
@@ -160,8 +162,8 @@ def _differences(xs: list[int]) -> list[int]:
 
 def _decide_quadratic_in_n() -> Decision:
     D, ns = GROWTH["D"], GROWTH["n"]
-    early = [multiplicative.monomial_counts(n, D).early_features for n in ns]
-    late = [multiplicative.monomial_counts(n, D).late_features for n in ns]
+    early = [_counts(n, D).early_features for n in ns]
+    late = [_counts(n, D).late_features for n in ns]
     second = _differences(_differences(early))
     if len(set(second)) != 1 or second[0] <= 0:
         return Decision(FALSE, f"early features {early} are not quadratic in n")

@@ -49,7 +49,7 @@ PRINTED_EXAMPLE_SHAPE = (4, 2)
 #: Block sizes of the explicit check of the early expansion (F is (K1+K2) x 2d).
 EXPLICIT = {"D": 3, "d": 2, "K1": 2, "K2": 1}
 _LM = "Appendix, Linear Model"
-_EX = ", ".join(f"{k}={v}" for k, v in sorted(EXAMPLE.items(), key=lambda kv: kv[0] != "d"))
+_EX = f"d={EXAMPLE['d']}, D={EXAMPLE['D']}, K={EXAMPLE['K']}"
 
 
 # ------------------------------------------------------------ what the paper prints
@@ -376,8 +376,10 @@ def _decide_example_matrix() -> Decision:
     )
     shape_fixes = () if shape == PRINTED_EXAMPLE_SHAPE else (shape_fix,)
     diffs = ", ".join(_differing_entries(ours, printed))
+    if not diffs and not shape_fixes:
+        return Decision(HOLDS, "the printed matrix equals F W, shape included")
     if not diffs:
-        return Decision(CORRECTED if shape_fixes else HOLDS, shape_note, shape_fixes)
+        return Decision(CORRECTED, shape_note, shape_fixes)
     if printed.subs(transpose, simultaneous=True) != ours:
         return Decision(FALSE, f"entries {diffs} differ from F W", shape_fixes)
     reversed_pairs = " and ".join(f"{b}/{a}" for a, b in swapped)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import claims, counting_claims
-from ._records import ClaimResult, Erratum
+from ._records import CORRECTED, FALSE, HOLDS, ClaimResult, Erratum
 from .multiplicative import MonomialCounts
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
 #: The markers around the claims table in the README.
 README_START = "<!-- theory-table:start -->"
 README_END = "<!-- theory-table:end -->"
-_VERDICTS = ("holds", "holds with a correction", "false as written")
 
 
 def _md(text: str) -> str:
@@ -142,12 +141,12 @@ def render_claims_table(
         Decided claims; default: :func:`.claims.evaluate_claims` (every claim).
     """
     results = claims.evaluate_claims() if results is None else list(results)
-    tally = {v: sum(r.verdict == v for r in results) for v in _VERDICTS}
+    tally = {v: sum(r.verdict == v for r in results) for v in (HOLDS, CORRECTED, FALSE)}
     seconds = sum(r.seconds for r in results)
     summary = (
-        f"{len(results)} claims: {tally['holds']} hold, {tally['holds with a correction']} "
-        f"hold with a correction, {tally['false as written']} false as written"
-        + ("." if markdown else f" (computed in {seconds:.1f} s).")
+        f"{len(results)} claims: {tally[HOLDS]} hold, {tally[CORRECTED]} hold with a "
+        f"correction, {tally[FALSE]} false as written"
+        + ("." if markdown else f" (computed in {seconds:.1f} s of CPU time).")
     )
     table = _claims_markdown(results) if markdown else _claims_text(results)
     return "\n\n".join([table, summary, _COUNTS_NOTE, render_counts_table(markdown)]) + "\n"
