@@ -55,14 +55,16 @@ def encoder_container(encoders: Any) -> nn.ModuleDict | nn.ModuleList:
     A dict or ``nn.ModuleDict`` keeps its order (the order the modalities are
     encoded and fused in); a list, tuple or ``nn.ModuleList`` keeps its positions.
     The modules themselves are shared, not copied. Anything else, an empty
-    container, a non-string name or a value that is not an ``nn.Module`` raises a
+    container, a name nn.ModuleDict refuses or a value that is not an ``nn.Module`` raises a
     ``ValueError`` naming ``encoders``.
     """
     if isinstance(encoders, Mapping | nn.ModuleDict):
         named = dict(encoders.items())
-        bad_keys = [k for k in named if not isinstance(k, str)]
-        if bad_keys:
-            raise ValueError(f"encoders: modality names must be strings, got {bad_keys!r}")
+        bad_keys = [k for k in named if not isinstance(k, str) or not k or "." in k]
+        if bad_keys:  # nn.ModuleDict's rule for module names
+            raise ValueError(
+                f"encoders: modality names must be non-empty strings without '.', got {bad_keys!r}"
+            )
         modules = list(named.values())
     elif isinstance(encoders, Sequence | nn.ModuleList) and not isinstance(encoders, str):
         named, modules = None, list(encoders)

@@ -377,6 +377,7 @@ def test_late_fusion_takes_module_containers_as_their_plain_forms():
         nn.ModuleDict(),
         [nn.Linear(2, 3), "not a module"],
         {1: nn.Linear(2, 3)},
+        {"a.b": nn.Linear(2, 3)},
         {"a": lambda x: x},
     ],
 )
