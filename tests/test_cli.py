@@ -3,7 +3,8 @@
 Checked: the installed console script answers ``--help`` and ``--version``; every
 bad argument exits with code 2 and one line on stderr naming what was wrong,
 before anything is trained or written; ``plot TABLE`` redraws Figures 4, 7 and 8
-from a tiny run's tables alone, without training, into the same pixels.
+from the tables of the session's tiny run (``tests/conftest.py``) alone, without
+training, into the same pixels; ``--compile`` reaches the trainer.
 (``--scheduler`` without Dask is not tested: Dask is installed where the tests run.)
 """
 
@@ -20,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
-from progfusion.figures import sweep
+from progfusion.experiments import run as run_module
 from progfusion.figures.cli import main
 
 
@@ -138,14 +139,6 @@ def test_plot_on_a_missing_file_exits_2(tmp_path, capsys) -> None:
 # --- plot: redraw from the tables alone ------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("tiny")
-    argv = ["figures", "--preset", "tiny", "--trials", "1", "--workers", "1", "--quiet"]
-    assert main([*argv, "--out", str(out)]) == 0
-    return out
-
-
 @pytest.fixture
 def no_training(monkeypatch) -> list[int]:
     calls: list[int] = []
@@ -154,7 +147,7 @@ def no_training(monkeypatch) -> list[int]:
         calls.append(len(seeds))
         raise AssertionError("plot trained a model")
 
-    monkeypatch.setattr(sweep, "train_stack", train_stack)
+    monkeypatch.setattr(run_module, "train_stack", train_stack)
     return calls
 
 
@@ -206,14 +199,14 @@ def test_compile_off_is_not_a_mode(capsys) -> None:
 
 def test_compile_reaches_the_trainer(tmp_path, monkeypatch) -> None:
     requested = []
-    real = sweep.train_stack
+    real = run_module.train_stack
 
     def train_stack(*args, compile=None, **kwargs):  # noqa: A002
         requested.append(compile)
         return real(*args, **kwargs)  # eager: this test is about the plumbing
 
-    monkeypatch.setattr(sweep, "train_stack", train_stack)
-    argv = ["figure", "7", "--preset", "tiny", "--workers", "1", "--quiet"]
+    monkeypatch.setattr(run_module, "train_stack", train_stack)
+    argv = ["figure", "7", "--preset", "tiny", "--trials", "1", "--workers", "1", "--quiet"]
     assert main([*argv, "--compile", "reduce-overhead", "--out", str(tmp_path / "a")]) == 0
     assert requested and set(requested) == {"reduce-overhead"}
     requested.clear()

@@ -6,6 +6,8 @@ in run order, and values in range; ``run.json`` holds the config, versions,
 device, root seed and wall times; the same seed gives the same tables, another
 seed other tables, and two worker processes the tables of one (timing column
 ``shard_seconds`` aside); no figure is left open and no temporary file is left.
+The runs of seed 0, of seed 1 and of two workers are the session's
+(``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -19,37 +21,27 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from progfusion.figures import fig4, fig7_8
+from progfusion.experiments.jobs import study_jobs
+from progfusion.figures import fig4
 from progfusion.figures.cli import main
 from progfusion.figures.presets import get_preset
 
 from tests.helpers import assert_close
+from tests.runs import TABLES, TIMING, TinyRun, read_table, tiny_argv
 
 TINY = get_preset("tiny")
-TABLES = ("figure4", "figure7", "figure7b", "figure8")
-TIMING = "shard_seconds"  # wall time of a shard: the one column allowed to differ
-
-
-def _run(out: Path, *args: str, command=("figures",), workers: int = 1) -> Path:
-    argv = [*command, "--preset", "tiny", "--workers", str(workers), "--quiet", "--out", str(out)]
-    argv += args
-    assert main(argv) == 0
-    return out
-
-
-def _table(out: Path, name: str) -> pd.DataFrame:
-    return pd.read_csv(out / f"{name}.csv").drop(columns=TIMING, errors="ignore")
+STUDIES = TINY.studies()  # root seed 0, early stopping: the session's tiny run
 
 
 def _assert_same_tables(a: Path, b: Path, names=TABLES) -> None:
     for name in names:
-        pd.testing.assert_frame_equal(_table(a, name), _table(b, name), check_exact=True)
+        pd.testing.assert_frame_equal(read_table(a, name), read_table(b, name), check_exact=True)
 
 
-@pytest.fixture(scope="module")
-def run_a(tmp_path_factory) -> Path:
-    """The three figures, tiny preset, root seed 0, in this process."""
-    return _run(tmp_path_factory.mktemp("run_a"))
+@pytest.fixture
+def run_a(tiny_run: Path) -> Path:
+    """The three figures, tiny preset, root seed 0, in this process (the session's run)."""
+    return tiny_run
 
 
 # --- files ------------------------------------------------------------------------------
@@ -88,33 +80,45 @@ def _check_common(table: pd.DataFrame, jobs) -> None:
 
 
 def test_figure4_table(run_a: Path) -> None:
-    s = TINY.fig4
+    s = STUDIES["figure4"]
+    widths = s.grid["width"]
     table = pd.read_csv(run_a / "figure4.csv")
-    _check_common(table, fig4.jobs(s, 0))
-    assert len(table) == s.trials * len(fig4.PANELS) * len(s.widths) * len(s.designs)
+    _check_common(table, study_jobs(s))
+    assert len(table) == s.trials * len(fig4.PANELS) * len(widths) * len(s.designs)
     for column in ("panel", "width", "head_hidden", "majority", "test_accuracy", TIMING):
         assert column in table.columns, column
     assert set(table["figure"]) == {4}
     assert set(table["design"]) == set(s.designs)
-    assert set(table["width"]) == set(s.widths)
+    assert set(table["panel"]) == set(fig4.PANELS)
+    assert set(table["width"]) == set(widths)
     assert set(table["trial"]) == set(range(s.trials))
     ok = table[table["status"] == "ok"]
     assert ok["test_accuracy"].between(0, 1).all()
     assert table["majority"].between(0, 1).all()
-    assert (table["steps"] <= s.max_steps).all() and (table["best_step"] <= table["steps"]).all()
+    max_steps = s.protocol.max_steps
+    assert (table["steps"] <= max_steps).all() and (table["best_step"] <= table["steps"]).all()
     assert (table[TIMING] >= 0).all()
+    # the task, design and training parameters of every model are columns too
+    assert (table["n_train"] == s.task.n_train).all()
+    assert (table["depth"] == s.params["depth"]).all()
+    assert (table["max_steps"] == max_steps).all()
 
 
 def test_figure7_table(run_a: Path) -> None:
-    g = TINY.grid
+    g = STUDIES["figure7"]
+    etas, sigma2s = g.grid["eta"], g.grid["sigma2"]
     table = pd.read_csv(run_a / "figure7.csv")
-    _check_common(table, fig7_8.grid_jobs(g, 0))
-    assert len(table) == g.trials * len(g.etas) * len(g.sigma2s) * 2  # late and pro
+    _check_common(table, study_jobs(g))
+    assert len(table) == g.trials * len(etas) * len(sigma2s) * 2  # late and pro
     noise = [f"mse_noise_{level:g}" for level in g.noise_levels]
-    for column in ("eta", "sigma2", "test_mse", *noise):
+    for column in ("eta", "sigma2", "test_mse", "n_params", *noise):
         assert column in table.columns, column
-    assert set(table["eta"]) == set(g.etas) and set(table["sigma2"]) == set(g.sigma2s)
+    assert set(table["eta"]) == set(etas) and set(table["sigma2"]) == set(sigma2s)
     assert set(table["design"]) == {"late", "pro"}
+    # pro-fusion adds its back-projection to the late model's parameters
+    n_params = table.groupby("design")["n_params"].unique()
+    assert len(n_params["late"]) == len(n_params["pro"]) == 1
+    assert n_params["pro"][0] > n_params["late"][0] > 0
     ok = table[table["status"] == "ok"]
     assert (ok[["test_mse", *noise]] >= 0).all().all()
     # level 0 is the clean test split
@@ -122,25 +126,27 @@ def test_figure7_table(run_a: Path) -> None:
 
 
 def test_figure7b_table(run_a: Path) -> None:
-    st = TINY.steps
+    st = STUDIES["figure7b"]
+    record_steps = st.protocol.record_steps
     table = pd.read_csv(run_a / "figure7b.csv")
-    _check_common(table, fig7_8.steps_jobs(st, 0))
-    assert len(table) == st.trials * len(st.etas) * len(st.sigma2s) * 2
-    steps = [f"mse_step_{n}" for n in st.record_steps]
+    _check_common(table, study_jobs(st))
+    assert len(table) == st.trials * len(st.grid["eta"]) * len(st.grid["sigma2"]) * 2
+    assert set(table["protocol"]) == {"fixed-steps"}
+    steps = [f"mse_step_{n}" for n in record_steps]
     for column in ("eta", "sigma2", "test_mse", *steps):
         assert column in table.columns, column
     ok = table[table["status"] == "ok"]
     assert (ok[["test_mse", *steps]] >= 0).all().all()
-    assert (table["steps"] == max(st.record_steps)).all()  # fixed steps: no early stop
-    last = f"mse_step_{max(st.record_steps)}"
+    assert (table["steps"] == max(record_steps)).all()  # fixed steps: no early stop
+    last = f"mse_step_{max(record_steps)}"
     assert_close(ok[last].to_numpy(), ok["test_mse"].to_numpy(), dtype="float32")
 
 
 def test_figure8_table(run_a: Path) -> None:
-    g = TINY.grid
+    g = STUDIES["figure7"]
     table = pd.read_csv(run_a / "figure8.csv")
     grid = pd.read_csv(run_a / "figure7.csv")
-    _check_common(table.assign(config="same"), fig7_8.grid_jobs(g, 0))
+    _check_common(table.assign(config="same"), study_jobs(g))
     assert set(table["figure"]) == {8}
     assert "robust_auc" in table.columns and TIMING not in table.columns
     # the same models as Figure 7's table, with their robust AUC of -MSE
@@ -173,16 +179,19 @@ def test_run_record(run_a: Path) -> None:
 # --- determinism ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_tables(run_a: Path, tmp_path: Path) -> None:
     open_before = set(plt.get_fignums())
-    _assert_same_tables(run_a, _run(tmp_path / "b"))
+    assert main(tiny_argv(tmp_path / "b")) == 0  # a second run in this process
+    _assert_same_tables(run_a, tmp_path / "b")
     assert set(plt.get_fignums()) <= open_before  # the run closed every figure it drew
 
 
-def test_another_seed_gives_other_tables(run_a: Path, tmp_path: Path) -> None:
-    other = _run(tmp_path / "seed1", "--seed", "1", command=("figure", "7"))
+def test_another_seed_gives_other_tables(run_a: Path, tiny_run_seed1: TinyRun) -> None:
+    # figure 7 --seed 1, in a copy of run_a
+    other = tiny_run_seed1.out
     for name in ("figure7", "figure7b"):
-        a, b = _table(run_a, name), _table(other, name)
+        a, b = read_table(run_a, name), read_table(other, name)
         assert list(a["job_id"]) == list(b["job_id"])  # the same models...
         assert (a["seed"] != b["seed"]).all()  # ...with other seeds
         assert (a["data_seed"] != b["data_seed"]).all()  # ...other data
@@ -191,9 +200,8 @@ def test_another_seed_gives_other_tables(run_a: Path, tmp_path: Path) -> None:
     assert json.loads((other / "run.json").read_text())["root_seed"] == 1
 
 
-def test_two_workers_give_the_tables_of_one(run_a: Path, tmp_path: Path) -> None:
-    # Figure 8 alone: one sweep, so one process pool to start (the slow part); its
-    # two shards (late, pro) train in parallel and may come back in either order.
-    other = _run(tmp_path / "w2", command=("figure", "8"), workers=2)
-    _assert_same_tables(run_a, other, names=("figure7", "figure8"))
+def test_two_workers_give_the_tables_of_one(run_a: Path, tiny_run_two_workers: TinyRun) -> None:
+    # progfusion figures --workers 2: one process pool, its shards back in any order
+    other = tiny_run_two_workers.out
+    _assert_same_tables(run_a, other)
     assert json.loads((other / "run.json").read_text())["options"]["workers"] == "2"

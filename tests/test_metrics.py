@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from progfusion.figures.metrics import (
+from progfusion.experiments.metrics import (
     MeanSummary,
     PairedSummary,
     accuracy,

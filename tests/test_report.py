@@ -1,4 +1,8 @@
-"""`progfusion report`: the verdict rule on hand-made numbers, and REPORT.md end to end."""
+"""`progfusion report`: the verdict rule on hand-made numbers, and REPORT.md end to end.
+
+The end-to-end test writes the report beside a copy of the session's tiny run
+(``tests/conftest.py``), as after ``progfusion figures``: it trains nothing.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ import pytest
 from progfusion.figures import verdicts
 from progfusion.figures.cli import main
 from progfusion.figures.verdicts import EmpiricalClaim, verdict
+
+from tests.runs import TABLES, no_training, read_table, tiny_argv
 
 
 @pytest.mark.parametrize(
@@ -65,11 +71,17 @@ def test_claims_drop_nan_values() -> None:
     assert isinstance(claim, EmpiricalClaim) and claim.n == 2
 
 
-def test_report_end_to_end(tmp_path: Path) -> None:
-    args = ["--preset", "tiny", "--workers", "1", "--quiet", "--out", str(tmp_path)]
-    assert main(["figures", *args]) == 0
-    assert main(["report", *args]) == 0
-    text = (tmp_path / "REPORT.md").read_text()
+@pytest.mark.slow
+def test_report_end_to_end(tiny_run: Path, tiny_run_copy: Path) -> None:
+    out = tiny_run_copy  # the tables of progfusion figures with the same options
+    with no_training() as calls:
+        assert main(tiny_argv(out, command=("report",))) == 0
+    assert calls == []  # the figures' tables are reused
+    for name in TABLES:
+        pd.testing.assert_frame_equal(
+            read_table(out, name, timing=True), read_table(tiny_run, name, timing=True)
+        )
+    text = (out / "REPORT.md").read_text()
     for heading in ("## Empirical claims", "## Theoretical claims", "## Errata"):
         assert heading in text
     assert "close to 90%" in text and "8%" in text
@@ -78,4 +90,4 @@ def test_report_end_to_end(tmp_path: Path) -> None:
     rows = [line for line in text.splitlines() if line.startswith(prefixes)]
     assert len(rows) == 13 and all(any(f"**{w}**" in row for w in verdict_words) for row in rows)
     for image in ("figure4.png", "figure7.png", "figure8.png"):
-        assert f"]({image})" in text and (tmp_path / image).is_file()
+        assert f"]({image})" in text and (out / image).is_file()

@@ -4,9 +4,11 @@ Checked: rerunning a finished command trains nothing and leaves the tables as th
 were; a run killed with SIGKILL midway leaves only whole files (every CSV parses,
 every part holds a whole shard, temporary files start with '.' and are never read
 as parts), and rerunning it gives the table of an uninterrupted run, training only
-what was missing; ``--trials`` up reuses the done trials and down trains nothing;
+what was missing; ``--trials`` down trains nothing and up reuses the done trials;
 another seed in the same folder trains afresh and hides the old rows; the
-``ResultsStore`` itself (atomic writes, configurations, table order, failed rows).
+``ResultsStore`` itself (atomic writes, configurations, table order, failed rows,
+parts kept in memory). The finished run is the session's ``tiny_run`` (a copy of
+it where a command runs again), see ``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -22,105 +24,92 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from progfusion.figures import store as store_module
-from progfusion.figures import sweep
+from progfusion.experiments import store as store_module
+from progfusion.experiments.jobs import study_jobs
+from progfusion.experiments.run import make_shards
+from progfusion.experiments.store import ResultsStore, atomic_write_text
 from progfusion.figures.cli import main
-from progfusion.figures.store import ResultsStore, atomic_write_text
+from progfusion.figures.presets import get_preset
 
-TABLES = ("figure4", "figure7", "figure7b", "figure8")
-TIMING = "shard_seconds"
+from tests.runs import TABLES, TinyRun, counting_training, no_training, read_table, tiny_argv
 
-
-def _argv(out: Path, *args: str, command=("figures",)) -> list[str]:
-    return [*command, "--preset", "tiny", "--workers", "1", "--quiet", "--out", str(out), *args]
-
-
-def _table(out: Path, name: str, *, timing: bool = False) -> pd.DataFrame:
-    table = pd.read_csv(out / f"{name}.csv")
-    return table if timing else table.drop(columns=TIMING, errors="ignore")
-
-
-def _no_training(monkeypatch) -> list[int]:
-    """Make any training fail loudly (and record it): a skipped model never trains."""
-    calls: list[int] = []
-
-    def train_stack(factory, seeds, *args, **kwargs):
-        calls.append(len(seeds))
-        raise AssertionError("a model was trained again")
-
-    monkeypatch.setattr(sweep, "train_stack", train_stack)
-    return calls
-
-
-def _counting_training(monkeypatch) -> list[int]:
-    """Train as usual, recording how many models each stack holds."""
-    calls: list[int] = []
-    real = sweep.train_stack
-
-    def train_stack(factory, seeds, *args, **kwargs):
-        calls.append(len(seeds))
-        return real(factory, seeds, *args, **kwargs)
-
-    monkeypatch.setattr(sweep, "train_stack", train_stack)
-    return calls
+FIGURE7 = ("figure7", "figure7b")  # the tables of progfusion figure 7
+CPU_CHUNK = 128  # the command line's models per stack on a CPU
 
 
 # --- a finished run -----------------------------------------------------------------------
 
 
-def test_rerunning_a_finished_run_trains_nothing(tmp_path: Path, monkeypatch) -> None:
-    out = tmp_path / "run"
-    assert main(_argv(out, "--trials", "1")) == 0
-    before = {name: _table(out, name, timing=True) for name in TABLES}
+def test_rerunning_a_finished_run_trains_nothing(tiny_run_copy: Path) -> None:
+    out = tiny_run_copy
+    before = {name: read_table(out, name, timing=True) for name in TABLES}
     parts = sorted(p.name for p in out.rglob("part-*.csv"))
-    calls = _no_training(monkeypatch)
-    assert main(_argv(out, "--trials", "1")) == 0
+    with no_training() as calls:
+        assert main(tiny_argv(out)) == 0
     assert calls == []
     for name in TABLES:  # identical, timing column included: nothing was retrained
-        pd.testing.assert_frame_equal(_table(out, name, timing=True), before[name])
+        pd.testing.assert_frame_equal(read_table(out, name, timing=True), before[name])
     assert sorted(p.name for p in out.rglob("part-*.csv")) == parts
     for n in ("4", "7", "8"):
         assert (out / f"figure{n}.png").is_file()
 
 
-def test_trials_up_reuses_done_trials_and_another_seed_starts_afresh(
-    tmp_path: Path, monkeypatch
+def test_trials_down_trains_nothing_and_trials_up_reuses_the_done_trials(
+    tiny_run: Path, tiny_run_copy: Path
 ) -> None:
-    out = tmp_path / "run"
-    command = ("figure", "7")
-    calls = _counting_training(monkeypatch)
-    assert main(_argv(out, "--trials", "1", command=command)) == 0
-    one = {name: _table(out, name, timing=True) for name in ("figure7", "figure7b")}
-    assert sum(calls) == len(one["figure7"]) + len(one["figure7b"])
-
-    calls.clear()
-    assert main(_argv(out, "--trials", "2", command=command)) == 0
-    two = {name: _table(out, name, timing=True) for name in ("figure7", "figure7b")}
-    for name in ("figure7", "figure7b"):
-        assert len(two[name]) == 2 * len(one[name])
-        trial0 = two[name][two[name]["trial"] == 0].reset_index(drop=True)
-        pd.testing.assert_frame_equal(trial0, one[name])  # reused, not retrained
-    assert sum(calls) == len(one["figure7"]) + len(one["figure7b"])  # only trial 1
-
-    calls.clear()
-    assert main(_argv(out, "--trials", "1", command=command)) == 0
+    out, command = tiny_run_copy, ("figure", "7")
+    two = {name: read_table(tiny_run, name, timing=True) for name in FIGURE7}  # trials 0 and 1
+    with no_training() as calls:
+        assert main(tiny_argv(out, "--trials", "1", command=command)) == 0
     assert calls == []  # fewer trials: all done already
-    for name in ("figure7", "figure7b"):
-        pd.testing.assert_frame_equal(_table(out, name, timing=True), one[name])
+    one = {name: read_table(out, name, timing=True) for name in FIGURE7}
+    for name in FIGURE7:
+        trial0 = two[name][two[name]["trial"] == 0].reset_index(drop=True)
+        pd.testing.assert_frame_equal(one[name], trial0)
 
-    calls.clear()
-    assert main(_argv(out, "--trials", "1", "--seed", "1", command=command)) == 0
-    assert sum(calls) == len(one["figure7"]) + len(one["figure7b"])  # all new
-    for name in ("figure7", "figure7b"):
-        seed1 = _table(out, name)
-        assert list(seed1["job_id"]) == list(one[name]["job_id"])
-        assert not set(seed1["seed"]) & set(one[name]["seed"])  # only the new rows
+    with counting_training() as calls:
+        assert main(tiny_argv(out, "--trials", "3", command=command)) == 0
+    assert sum(calls) == len(one["figure7"]) + len(one["figure7b"])  # only trial 2
+    for name in FIGURE7:
+        three = read_table(out, name, timing=True)
+        assert len(three) == 3 * len(one[name])
+        done = three[three["trial"] < 2].reset_index(drop=True)
+        pd.testing.assert_frame_equal(done, two[name])  # reused, not retrained
+
+    with no_training() as calls:
+        assert main(tiny_argv(out, "--trials", "2", command=command)) == 0
+    assert calls == []
+    for name in FIGURE7:
+        pd.testing.assert_frame_equal(read_table(out, name, timing=True), two[name])
+
+
+def test_another_seed_in_the_same_folder_trains_afresh_and_hides_the_old_rows(
+    tiny_run: Path, tiny_run_seed1: TinyRun
+) -> None:
+    # tiny_run_seed1: figure 7 --seed 1 in a copy of tiny_run (root seed 0's rows there)
+    seed0 = {name: read_table(tiny_run, name) for name in FIGURE7}
+    assert sum(tiny_run_seed1.trained) == sum(len(seed0[name]) for name in FIGURE7)  # all new
+    for name in FIGURE7:
+        seed1 = read_table(tiny_run_seed1.out, name)
+        assert list(seed1["job_id"]) == list(seed0[name]["job_id"])
+        assert not set(seed1["seed"]) & set(seed0[name]["seed"])  # only the new rows
+        assert seed1["config"].nunique() == 1
+        assert seed1["config"].iloc[0] != seed0[name]["config"].iloc[0]
 
 
 # --- a killed run -------------------------------------------------------------------------
 
-KILL_COMMAND = ("figure", "7")
-KILL_ARGS = ("--chunk", "2")  # 2 models per shard: 8 + 2 shards, so many part files
+KILL_COMMAND = ("figure", "7")  # the command line's chunk: figure7 in 2 shards, figure7b in 2
+
+
+def _shards() -> set[frozenset[str]]:
+    """The job ids of each shard of ``figure 7 --preset tiny`` on a CPU."""
+    studies = get_preset("tiny").studies()
+    return {
+        frozenset(job.job_id for job in shard.jobs)
+        for name in FIGURE7
+        for shard in make_shards(study_jobs(studies[name]), chunk=CPU_CHUNK, device="cpu")
+    }
 
 
 def _start_and_kill(out: Path) -> int | None:
@@ -128,8 +117,7 @@ def _start_and_kill(out: Path) -> int | None:
 
     Returns the exit status the process had *before* the kill (None: it was killed).
     """
-    argv = [sys.executable, "-m", "progfusion.figures.cli"]
-    argv += _argv(out, *KILL_ARGS, command=KILL_COMMAND)
+    argv = [sys.executable, "-m", "progfusion.figures.cli", *tiny_argv(out, command=KILL_COMMAND)]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 180
     try:
@@ -152,6 +140,7 @@ def _start_and_kill(out: Path) -> int | None:
 def _assert_only_whole_files(out: Path) -> int:
     """Every CSV parses and every part holds a whole shard; returns rows done."""
     rows = 0
+    shards = _shards()
     for path in out.rglob("*"):
         if path.name.startswith("."):  # a temporary file: never a part or a table
             assert not path.name.endswith(".csv") and not path.match("part-*.csv")
@@ -161,23 +150,25 @@ def _assert_only_whole_files(out: Path) -> int:
         table = pd.read_csv(path)
         assert {"job_id", "status", "config"} <= set(table.columns), path
         if path.parent.name.endswith(".parts"):
-            assert len(table) == 2, f"{path} holds {len(table)} rows, not a whole shard of 2"
+            ids = frozenset(table["job_id"])
+            assert len(ids) == len(table) and ids in shards, f"{path} is not a whole shard"
             assert table.notna()[["job_id", "status", "test_mse"]].all().all(), path
             rows += len(table)
     return rows
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
 def test_a_run_killed_midway_resumes_to_the_uninterrupted_tables(
-    tmp_path: Path, monkeypatch
+    tiny_run: Path, tmp_path: Path
 ) -> None:
-    reference = tmp_path / "reference"
-    assert main(_argv(reference, *KILL_ARGS, command=KILL_COMMAND)) == 0
-    total = len(_table(reference, "figure7")) + len(_table(reference, "figure7b"))
+    # the uninterrupted run: the session's tiny run (same preset, seed, chunk, one process)
+    total = sum(len(read_table(tiny_run, name)) for name in FIGURE7)
+    assert len(_shards()) == 4  # figure7: late, pro (8 models each); figure7b: late, pro
 
-    # kill as soon as the first shard is on disk: 7 of figure 7's 8 shards and
-    # both of figure 7(b)'s are still to go, seconds of work, so the kill lands
-    # midway; should a process ever finish first, try again in a fresh folder
+    # kill as soon as the first shard is on disk: figure 7's other shard and both
+    # of figure 7(b)'s are still to go, seconds of work, so the kill lands midway;
+    # should a process ever finish first, try again in a fresh folder
     for attempt in range(3):
         out = tmp_path / f"killed{attempt}"
         status = _start_and_kill(out)
@@ -195,11 +186,13 @@ def test_a_run_killed_midway_resumes_to_the_uninterrupted_tables(
     (out / "figure7.parts" / ".part-0123456789abcdef.csv.x1y2.tmp").write_text(header)
     (out / ".figure7.csv.x3y4.tmp").write_text(header)
 
-    calls = _counting_training(monkeypatch)
-    assert main(_argv(out, *KILL_ARGS, command=KILL_COMMAND)) == 0
+    with counting_training() as calls:
+        assert main(tiny_argv(out, command=KILL_COMMAND)) == 0
     assert sum(calls) == total - done  # only what was missing
-    for name in ("figure7", "figure7b"):
-        pd.testing.assert_frame_equal(_table(out, name), _table(reference, name), check_exact=True)
+    for name in FIGURE7:
+        pd.testing.assert_frame_equal(
+            read_table(out, name), read_table(tiny_run, name), check_exact=True
+        )
     assert (out / "figure7.png").is_file()
 
 
@@ -285,3 +278,20 @@ def test_failed_rows_are_not_done_and_lose_to_finished_ones(
     table = s.rebuild()
     assert list(table["status"]) == ["ok", "failed", "ok"]
     assert list(table["test_mse"].fillna(-1)) == [3.0, -1, 3.0]
+
+
+def test_a_store_without_a_folder_keeps_its_parts_in_memory(tmp_path: Path) -> None:
+    order = ["a", "b", "c"]
+    memory = ResultsStore(None, "t", "cfg", order)
+    disk = ResultsStore(tmp_path, "t", "cfg", order)
+    for s in (memory, disk):
+        s.add(_rows(["c"], value=0.25))
+        s.add(_rows(["a", "b"], status="failed", value=float("nan")))
+        s.add(_rows(["a"], value=0.5))
+        s.add(_rows(["x"], value=9.0))  # not in this run
+    assert memory.done() == disk.done() == {"a", "c"}
+    # the same table, read back through the same parser, wherever the parts were kept
+    pd.testing.assert_frame_equal(memory.rebuild(), disk.rebuild(), check_exact=True)
+    assert list(memory.rebuild()["status"]) == ["ok", "failed", "ok"]
+    assert memory.path is None and memory.parts is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.parts"]

@@ -1,13 +1,15 @@
-"""The sweep machinery (figures/sweep.py) and the analysis of its tables (figures/analysis.py).
+"""Running a study (experiments/run.py, executors.py, jobs.py, seeds.py) and the analysis
+of its tables (experiments/analysis.py).
 
 Checked: derived seeds are deterministic (also in another process, whatever its
 hash seed), key-sensitive and independent of the order they are asked for; the
-figure job lists give paired designs one seed and one data recipe, and do not
-depend on the trial count; ``make_shards`` groups by model recipe and cuts chunks;
-``run_sweep`` retries a failing shard once (the retry gives the rows of a clean
-run), writes a shard failing twice as ``"failed"`` without touching its
-neighbours, and a rerun trains the failed models again; rows that are not ``ok``
-(diverged) are left out of every statistic, on hand-checkable tables.
+figures' job lists give paired designs one seed and one data recipe, and do not
+depend on the trial count; ``make_shards`` groups by model recipe and protocol and
+cuts chunks; ``run_sweep`` retries a failing shard once (the retry gives the rows
+of a clean run), writes a shard failing twice as ``"failed"`` without touching its
+neighbours, and a rerun trains the failed models again; one local process pool
+serves every table of a run; rows that are not ``ok`` (diverged) are left out of
+every statistic, on hand-checkable tables.
 """
 
 from __future__ import annotations
@@ -21,14 +23,20 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from progfusion.figures import analysis, fig4, fig7_8, sweep
+from progfusion.experiments import LatentTask, analysis
+from progfusion.experiments import run as run_module
+from progfusion.experiments.designs import ModelRecipe
+from progfusion.experiments.executors import Executors
+from progfusion.experiments.jobs import DataRecipe, Job, study_jobs
+from progfusion.experiments.run import make_shards, run_sweep
+from progfusion.experiments.seeds import derive_seed
+from progfusion.experiments.store import ResultsStore
+from progfusion.figures import fig7_8
 from progfusion.figures.presets import get_preset
-from progfusion.figures.store import ResultsStore
-from progfusion.figures.sweep import Job, derive_seed, make_shards, run_sweep
-from progfusion.models import ModelSpec
 from progfusion.models.protocol import TrainConfig
 
 from tests.helpers import assert_close
+from tests.runs import TinyRun
 
 F64 = "float64"
 TINY = get_preset("tiny")
@@ -46,7 +54,9 @@ def test_derive_seed_is_deterministic_and_a_32_bit_integer() -> None:
 
 def test_derive_seed_is_the_same_in_another_process_with_another_hash_seed() -> None:
     key = ("7-model", 4.0, 0.5, 3)
-    code = f"from progfusion.figures.sweep import derive_seed; print(derive_seed(12345, *{key!r}))"
+    code = (
+        f"from progfusion.experiments.seeds import derive_seed; print(derive_seed(12345, *{key!r}))"
+    )
     env = dict(os.environ, PYTHONHASHSEED="271828")
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
@@ -81,76 +91,84 @@ def test_derive_seed_does_not_depend_on_the_order_of_the_calls() -> None:
 
 
 def test_figure_jobs_pair_designs_and_do_not_depend_on_the_trial_count() -> None:
-    for make, settings in (
-        (fig4.jobs, TINY.fig4),
-        (fig7_8.grid_jobs, TINY.grid),
-        (fig7_8.steps_jobs, TINY.steps),
-    ):
-        three = make(replace(settings, trials=3), 0)
-        one = make(replace(settings, trials=1), 0)
-        assert len({j.job_id for j in three}) == len(three)  # unique ids
+    for name, study in TINY.studies().items():
+        three = study_jobs(study.with_(trials=3))
+        one = study_jobs(study.with_(trials=1))
+        assert len({j.job_id for j in three}) == len(three), name  # unique ids
+        assert all(j.labels[0] == ("job_id", j.job_id) for j in three)  # the row's first column
         trial0 = [j for j in three if dict(j.labels)["trial"] == 0]
-        assert [(j.job_id, j.seed, j.data) for j in trial0] == [
-            (j.job_id, j.seed, j.data) for j in one
-        ]
+        assert [(j.job_id, j.seed, j.data, j.labels) for j in trial0] == [
+            (j.job_id, j.seed, j.data, j.labels) for j in one
+        ], name
         # designs of one cell and trial share their seed and their data (paired)
         by_pair: dict[tuple, set] = {}
         for j in three:
-            labels = {k: v for k, v in j.labels if k != "design"}
+            labels = {k: v for k, v in j.labels if k not in ("job_id", "design", "n_params")}
             by_pair.setdefault(tuple(sorted(labels.items())), set()).add((j.seed, j.data))
-        assert all(len(v) == 1 for v in by_pair.values())
+        assert len(by_pair) == len(three) // len(study.designs), name
+        assert all(len(v) == 1 for v in by_pair.values()), name
         # and different trials get different seeds
-        assert len({next(iter(v))[0] for v in by_pair.values()}) > 1
+        assert len({next(iter(v))[0] for v in by_pair.values()}) > 1, name
 
 
 # --- make_shards ------------------------------------------------------------------------
 
-LATE = ModelSpec("latent", "late", 8)
-PRO = ModelSpec("latent", "pro", 8)
+LATE = ModelRecipe.of("late", (16, 16), 1, {"width": 8})
+PRO = ModelRecipe.of("pro", (16, 16), 1, {"width": 8})
 CONFIG = TrainConfig(objective="regression", protocol="fixed-steps", max_steps=10, eval_every=10)
+TASK = LatentTask(n_train=64, n_val=0, n_test=32)  # 16-wide inputs, as LATE and PRO take
 
 
-def _fake_job(i: int, spec: ModelSpec) -> Job:
-    return Job(
-        f"job{i}", spec, ("recipe", i // 2), 100 + i, (("trial", i), ("design", spec.design))
-    )
+def _fake_job(i: int, model: ModelRecipe, config: TrainConfig = CONFIG) -> Job:
+    """A job whose data is never built here (``run_shard`` is replaced where it would run)."""
+    labels = (("job_id", f"job{i}"), ("trial", i), ("design", model.design))
+    return Job(f"job{i}", model, DataRecipe(TASK, i // 2), 100 + i, config, labels)
 
 
-def test_make_shards_groups_by_spec_in_first_seen_order_and_cuts_chunks() -> None:
-    specs = [PRO, LATE, PRO, LATE, PRO, PRO, LATE]
-    jobs = [_fake_job(i, s) for i, s in enumerate(specs)]
-    shards = make_shards(jobs, CONFIG, chunk=2, device="cpu", threads=3)
+def test_make_shards_groups_by_model_in_first_seen_order_and_cuts_chunks() -> None:
+    models = [PRO, LATE, PRO, LATE, PRO, PRO, LATE]
+    jobs = [_fake_job(i, m) for i, m in enumerate(models)]
+    shards = make_shards(jobs, chunk=2, device="cpu", threads=3, compile="default")
     assert [[j.job_id for j in s.jobs] for s in shards] == [
         ["job0", "job2"],
         ["job4", "job5"],
         ["job1", "job3"],
         ["job6"],
     ]
-    assert [s.spec for s in shards] == [PRO, PRO, LATE, LATE]
-    assert all(len({j.spec for j in s.jobs}) == 1 for s in shards)
+    assert [s.jobs[0].model for s in shards] == [PRO, PRO, LATE, LATE]
+    assert all(len({j.model for j in s.jobs}) == 1 for s in shards)
     assert all(s.config == CONFIG and s.device == "cpu" and s.threads == 3 for s in shards)
+    assert all(s.compile == "default" for s in shards)
     # every job exactly once, whatever the chunk
     for chunk in (1, 3, 100):
-        shards = make_shards(jobs, CONFIG, chunk=chunk, device="cpu")
+        shards = make_shards(jobs, chunk=chunk, device="cpu")
         ids = sorted(j.job_id for s in shards for j in s.jobs)
         assert ids == sorted(j.job_id for j in jobs)
         assert max(len(s.jobs) for s in shards) <= chunk
-    assert len(make_shards(jobs, CONFIG, chunk=100, device="cpu")) == 2  # one per spec
+    assert len(make_shards(jobs, chunk=100, device="cpu")) == 2  # one per model
+
+
+def test_make_shards_keeps_models_of_another_protocol_apart() -> None:
+    longer = replace(CONFIG, max_steps=20, eval_every=20)
+    jobs = [_fake_job(0, LATE), _fake_job(1, LATE, longer), _fake_job(2, LATE)]
+    shards = make_shards(jobs, chunk=100, device="cpu")
+    assert [[j.job_id for j in s.jobs] for s in shards] == [["job0", "job2"], ["job1"]]
+    assert [s.config for s in shards] == [CONFIG, longer]  # each stack trains by one protocol
 
 
 # --- run_sweep: retries and failures ----------------------------------------------------
 
 
 def _steps_jobs() -> list[Job]:
-    return fig7_8.steps_jobs(TINY.steps, 0)  # 4 real (tiny) models: 2 trials x late/pro
+    return study_jobs(fig7_8.steps_study("tiny"))  # 4 real (tiny) models: 2 trials x late/pro
 
 
 def _sweep_table(tmp_path, name: str, run_shard=None, monkeypatch=None) -> pd.DataFrame:
     jobs = _steps_jobs()
     if run_shard is not None:
-        monkeypatch.setattr(sweep, "run_shard", run_shard)
+        monkeypatch.setattr(run_module, "run_shard", run_shard)
     store = ResultsStore(tmp_path, name, "cfg", [j.job_id for j in jobs])
-    shards = make_shards(jobs, fig7_8.steps_config(TINY.steps), chunk=1, device="cpu")
+    shards = make_shards(jobs, chunk=1, device="cpu")
     run_sweep(shards, store, executor_factory=lambda: None)
     return store.rebuild()
 
@@ -176,7 +194,7 @@ def clean_table(tmp_path_factory) -> pd.DataFrame:
 def test_a_shard_failing_once_is_retried_and_gives_the_clean_rows(
     tmp_path, monkeypatch, clean_table
 ) -> None:
-    real = sweep.run_shard
+    real = run_module.run_shard
     target = _steps_jobs()[1].job_id
     calls: dict[str, int] = {}
     table = _sweep_table(tmp_path, "t", _flaky(real, target, 1, calls), monkeypatch)
@@ -189,7 +207,7 @@ def test_a_shard_failing_once_is_retried_and_gives_the_clean_rows(
 def test_a_shard_failing_twice_is_marked_failed_and_a_rerun_retries_it(
     tmp_path, monkeypatch, clean_table
 ) -> None:
-    real = sweep.run_shard
+    real = run_module.run_shard
     target = _steps_jobs()[2].job_id
     calls: dict[str, int] = {}
     table = _sweep_table(tmp_path, "t", _flaky(real, target, 99, calls), monkeypatch)
@@ -224,12 +242,12 @@ def test_retry_rounds_ask_the_executor_factory_again(tmp_path, monkeypatch) -> N
             raise OSError("worker died")
         return [{"job_id": j.job_id, "status": "ok", "test_mse": 1.0} for j in shard.jobs]
 
-    monkeypatch.setattr(sweep, "run_shard", fake_run_shard)
+    monkeypatch.setattr(run_module, "run_shard", fake_run_shard)
     rounds = []
     progress = []
     store = ResultsStore(tmp_path, "t", "cfg", [j.job_id for j in jobs])
     run_sweep(
-        make_shards(jobs, CONFIG, chunk=1, device="cpu"),
+        make_shards(jobs, chunk=1, device="cpu"),
         store,
         executor_factory=lambda: rounds.append(1),  # returns None: run in this process
         progress=progress.append,
@@ -243,7 +261,7 @@ def test_retry_rounds_ask_the_executor_factory_again(tmp_path, monkeypatch) -> N
     rounds.clear()
     attempts.clear()
     run_sweep(
-        make_shards(jobs, CONFIG, chunk=1, device="cpu"),
+        make_shards(jobs, chunk=1, device="cpu"),
         store,
         executor_factory=lambda: rounds.append(1),
     )
@@ -261,7 +279,7 @@ class _FakeExecutor:
 def test_a_kept_executor_serves_clean_rounds_and_is_replaced_after_a_failure() -> None:
     log: list[str] = []
     made = iter("abc")
-    executors = sweep.Executors(lambda: _FakeExecutor(log, next(made)), keep=True)
+    executors = Executors(lambda: _FakeExecutor(log, next(made)), keep=True)
     a = executors.get()
     executors.release(a, clean=True)
     assert executors.get() is a and log == []  # a clean round: the same pool goes on
@@ -273,26 +291,15 @@ def test_a_kept_executor_serves_clean_rounds_and_is_replaced_after_a_failure() -
     executors.close()
     assert log == ["shutdown a", "shutdown b"]
     # without keep (a function, as run_sweep also accepts): a new executor every round
-    fresh = sweep.Executors(lambda: _FakeExecutor(log, "d"))
+    fresh = Executors(lambda: _FakeExecutor(log, "d"))
     d = fresh.get()
     fresh.release(d, clean=True)
     assert log[-1] == "shutdown d" and fresh.get() is not d
 
 
-def test_one_local_pool_serves_every_table_of_a_run(tmp_path, monkeypatch) -> None:
-    from progfusion.figures.cli import main
-
-    made = []
-    real = sweep.make_executor
-
-    def counting(workers, client=None):
-        made.append(workers)
-        return real(workers, client)
-
-    monkeypatch.setattr(sweep, "make_executor", counting)
-    argv = ["figure", "7", "--preset", "tiny", "--workers", "2", "--quiet"]
-    assert main([*argv, "--out", str(tmp_path)]) == 0  # two tables: figure7, figure7b
-    assert made == [2]
+def test_one_local_pool_serves_every_table_of_a_run(tiny_run_two_workers: TinyRun) -> None:
+    # progfusion figures --workers 2: three tables (figure4, figure7, figure7b), one pool
+    assert tiny_run_two_workers.pools == [2]
 
 
 # --- analysis: diverged rows are left out ------------------------------------------------

@@ -1,0 +1,68 @@
+"""Tiny figure runs shared by the whole session (issue 11).
+
+Training is what makes the end-to-end tests slow, so each run that several tests
+only read is made once per session, here:
+
+- ``tiny_run``: ``progfusion figures --preset tiny`` (2 trials, root seed 0, one
+  process, the default chunk), the reference table of every end-to-end test.
+  Read it, never write into it: a test that runs a command in it (which rewrites
+  ``run.json`` and the tables) takes ``tiny_run_copy``;
+- ``tiny_run_two_workers``: the same command with ``--workers 2``, and the worker
+  count of every executor it made;
+- ``tiny_run_seed1``: a copy of ``tiny_run`` in which ``figure 7 --seed 1`` ran,
+  and the size of every stack it trained.
+
+Tests that check a behaviour of a run itself (resuming, killing, a Dask cluster,
+a second run of the same seed) still make their own runs.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from progfusion.experiments import executors as executors_module
+from progfusion.figures.cli import main
+
+from tests.runs import TinyRun, counting_training, tiny_argv
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """``progfusion figures --preset tiny`` in one process (read only: see the module)."""
+    out = tmp_path_factory.mktemp("tiny_run")
+    assert main(tiny_argv(out)) == 0
+    return out
+
+
+@pytest.fixture
+def tiny_run_copy(tiny_run: Path, tmp_path: Path) -> Path:
+    """A copy of ``tiny_run`` of this test's own, to run commands in."""
+    return Path(shutil.copytree(tiny_run, tmp_path / "tiny_run"))
+
+
+@pytest.fixture(scope="session")
+def tiny_run_two_workers(tmp_path_factory) -> TinyRun:
+    """``progfusion figures --preset tiny --workers 2``: one local pool for every table."""
+    out = tmp_path_factory.mktemp("tiny_run_two_workers")
+    pools: list[int] = []
+    real = executors_module.make_executor
+
+    def counting(workers, client=None):
+        pools.append(workers)
+        return real(workers, client)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(executors_module, "make_executor", counting)
+        assert main(tiny_argv(out, workers=2)) == 0
+    return TinyRun(out, pools=pools)
+
+
+@pytest.fixture(scope="session")
+def tiny_run_seed1(tiny_run: Path, tmp_path_factory) -> TinyRun:
+    """``figure 7 --seed 1`` run in a copy of ``tiny_run`` (seed 0's rows in the same folder)."""
+    out = Path(shutil.copytree(tiny_run, tmp_path_factory.mktemp("tiny_run_seed1") / "run"))
+    with counting_training() as trained:
+        assert main(tiny_argv(out, "--seed", "1", command=("figure", "7"))) == 0
+    return TinyRun(out, trained=trained)

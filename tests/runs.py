@@ -1,0 +1,83 @@
+"""Helpers for the tests that run the command line on the ``tiny`` preset.
+
+The session-scoped runs themselves are fixtures in ``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from progfusion.experiments import run as run_module
+
+__all__ = [
+    "TABLES",
+    "TIMING",
+    "TinyRun",
+    "counting_training",
+    "no_training",
+    "read_table",
+    "tiny_argv",
+]
+
+#: The tables of ``progfusion figures``.
+TABLES = ("figure4", "figure7", "figure7b", "figure8")
+#: Wall time of a shard: the one column allowed to differ between runs.
+TIMING = "shard_seconds"
+
+
+def tiny_argv(out: Path, *args: str, command=("figures",), workers: int = 1) -> list[str]:
+    """The command line of a tiny run into ``out``, in ``workers`` processes, no progress bars."""
+    return [
+        *command, "--preset", "tiny", "--workers", str(workers), "--quiet", "--out", str(out),
+        *args,
+    ]  # fmt: skip
+
+
+def read_table(out: Path, name: str, *, timing: bool = False) -> pd.DataFrame:
+    """``<out>/<name>.csv``, without the timing column unless ``timing``."""
+    table = pd.read_csv(out / f"{name}.csv")
+    return table if timing else table.drop(columns=TIMING, errors="ignore")
+
+
+def _patched_training(calls: list[int], *, train: bool):
+    real = run_module.train_stack
+
+    def train_stack(factory, seeds, *args, **kwargs):
+        calls.append(len(seeds))
+        if not train:
+            raise AssertionError("a model was trained")
+        return real(factory, seeds, *args, **kwargs)
+
+    return train_stack
+
+
+@contextlib.contextmanager
+def counting_training() -> Iterator[list[int]]:
+    """Train as usual, recording how many models each stack holds."""
+    calls: list[int] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run_module, "train_stack", _patched_training(calls, train=True))
+        yield calls
+
+
+@contextlib.contextmanager
+def no_training() -> Iterator[list[int]]:
+    """Make any training fail loudly (and record it): a skipped model never trains."""
+    calls: list[int] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run_module, "train_stack", _patched_training(calls, train=False))
+        yield calls
+
+
+@dataclass(frozen=True)
+class TinyRun:
+    """A finished tiny run: its folder, the stacks it trained, the executors it made."""
+
+    out: Path
+    trained: list[int] = field(default_factory=list)  # models per stack trained
+    pools: list[int] = field(default_factory=list)  # workers of each executor made
