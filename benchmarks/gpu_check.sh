@@ -152,7 +152,7 @@ print_plan() {
   echo "gpu_check.sh plan (budget ${BUDGET}s in all; each limit is cut to what the budget has left)"
   echo "  results:      $OUT_DIR/gpu-check.md, gpu-check.log, trainer-<mode>.json, figure$FIGURE-out.tgz"
   echo "  device:       $DEVICE"
-  echo "  install:      $PY -m venv --system-site-packages $VENV (+ $PY's own site-packages)"
+  echo "  install:      $PY -m venv --system-site-packages --without-pip $VENV (+ $PY's own site-packages, pip and setuptools)"
   [ -z "$WHEELS" ] || echo "                $VPY -m pip install --no-index --no-deps $WHEELS/*.whl"
   echo "                $VPY -m pip install --no-index --no-deps --no-build-isolation -e $ROOT"
   skipped tests || echo "  tests (${TESTS_S}s): $(quoted "${TESTS_CMD[@]}")"
@@ -267,7 +267,9 @@ fi
 
 # -- install: a venv that sees the machine's packages, progfusion installed into it ----
 note "== install"
-host_sites=$("$PY" -c 'import site; print("\n".join(site.getsitepackages()))') \
+# one line per site-packages folder of $PY; addsitedir also runs the .pth files there
+host_sites=$("$PY" -c 'import site
+for p in site.getsitepackages(): print(f"import site; site.addsitedir({p!r})")') \
   || die "$PY cannot run"
 host_torch=$("$PY" -c 'import torch; print(torch.__version__, torch.__file__)' 2>&1 | tail -n 1)
 if [ -e "$VENV" ]; then  # remove only an earlier virtual environment
@@ -276,14 +278,15 @@ if [ -e "$VENV" ]; then  # remove only an earlier virtual environment
 fi
 # --system-site-packages alone sees the *base* interpreter's packages; when $PY is
 # itself a virtual environment (as on our GPU machine), its packages (torch among
-# them) are added by a .pth file, after the new venv's own.
-if ! "$PY" -m venv --system-site-packages "$VENV" >>"$LOG" 2>&1; then
-  note "venv with pip failed (no ensurepip?); using $PY's pip instead"
-  rm -rf "$VENV"
-  "$PY" -m venv --system-site-packages --without-pip "$VENV" >>"$LOG" 2>&1 || die "cannot create $VENV"
-fi
+# them) are added by a .pth file, after the new venv's own. No pip of the venv's own:
+# $PY's pip and setuptools build and install (a fresh venv's could be older).
+"$PY" -m venv --system-site-packages --without-pip "$VENV" >>"$LOG" 2>&1 || die "cannot create $VENV"
 venv_site=$("$VPY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 printf '%s\n' "$host_sites" >"$venv_site/_host_site_packages.pth"
+if ! "$VPY" -m pip --version >>"$LOG" 2>&1; then
+  note "$PY has no pip: the venv gets its own (ensurepip)"
+  "$VPY" -m ensurepip >>"$LOG" 2>&1 || die "no pip for $VENV"
+fi
 pip_install() { "$VPY" -m pip install --no-index --no-deps --disable-pip-version-check "$@"; }
 if [ -n "$WHEELS" ]; then
   pip_install "$WHEELS"/*.whl >>"$LOG" 2>&1 || note "installing the wheels in $WHEELS failed"
@@ -294,8 +297,8 @@ if ! pip_install --no-build-isolation -e "$ROOT" >>"$LOG" 2>&1; then
   exit 1
 fi
 venv_torch=$("$VPY" -c 'import torch; print(torch.__version__, torch.__file__)' 2>&1 | tail -n 1)
-# what progfusion requires (and its dev extra, but ruff), read from its installed
-# metadata, that no distribution here provides
+# what progfusion requires, then what its dev extra adds for the tests (but ruff), read
+# from its installed metadata, that no distribution here provides: two lines
 missing=$("$VPY" - <<'EOF'
 import re
 from importlib import metadata
@@ -307,14 +310,20 @@ def absent(name):
         return True
     return False
 
-need = []
+need, dev = [], []
 for req in metadata.requires("progfusion") or []:
     name = re.match(r"[A-Za-z0-9._-]+", req).group()
-    if ("extra ==" not in req or '"dev"' in req) and name != "ruff":
+    if "extra ==" not in req:
         need.append(name)
+    elif '"dev"' in req and name != "ruff":
+        dev.append(name)
 print(" ".join(n for n in need if absent(n)))
+print(" ".join(n for n in dev if absent(n)))
 EOF
 )
+missing_run=$(sed -n 1p <<<"$missing")
+missing_dev=$(sed -n 2p <<<"$missing")
+missing="$missing_run${missing_run:+${missing_dev:+ }}$missing_dev"
 "$VPY" - >"$WORK/env.txt" 2>&1 <<'EOF'
 import os, platform, sys
 import torch
@@ -335,11 +344,16 @@ smi=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,nohea
   fi
   echo "- missing dependencies: ${missing:-none}"
   echo
-  echo "## Steps"
-  echo
 } >>"$MD"
 tee -a "$LOG" <"$WORK/env.txt"
 note "torch for $PY: $host_torch; in the venv: $venv_torch; missing: ${missing:-none}"
+if [ -n "$missing_run" ]; then
+  note "progfusion needs $missing_run, not installed here: bring wheels (--wheels DIR)"
+  md "Nothing run: progfusion needs **$missing_run**, not installed here; download the" \
+    "wheels elsewhere (\`pip download --no-deps -d wheels NAME\`) and pass \`--wheels wheels\`."
+  exit 1
+fi
+[ -z "$missing_dev" ] || note "the tests need $missing_dev, not installed here (--wheels DIR)"
 if [ "$DEVICE" = cuda ] \
   && ! "$VPY" -c 'import sys, torch; sys.exit(not torch.cuda.is_available())' 2>>"$LOG"; then
   note "no CUDA device visible to torch in $VENV: nothing to measure"
@@ -348,6 +362,7 @@ if [ "$DEVICE" = cuda ] \
 fi
 
 # -- the steps ------------------------------------------------------------------------
+md "## Steps" ""
 skipped tests || run_step "CUDA tests" "$TESTS_S" "${TESTS_CMD[@]}"
 skipped staging || run_step "bench_staging.py" "$STAGING_S" "${STAGING_CMD[@]}"
 if ! skipped trainer; then
