@@ -298,7 +298,7 @@ def test_a_kept_executor_serves_clean_rounds_and_is_replaced_after_a_failure() -
 
 
 def test_one_local_pool_serves_every_table_of_a_run(tiny_run_two_workers: TinyRun) -> None:
-    # progfusion figures --workers 2: three tables (figure4, figure7, figure7b), one pool
+    # progfusion figure 7 --workers 2: two tables (figure7, figure7b), one pool
     assert tiny_run_two_workers.pools == [2]
 
 
