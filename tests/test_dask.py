@@ -106,15 +106,18 @@ def test_local_process_pool_gives_the_single_process_table(
 
 
 @pytest.mark.slow
-def test_killing_a_worker_mid_sweep_still_gives_the_complete_table(reference, tmp_path):
-    """SIGKILL one worker process while it holds a shard; Dask reruns the shard elsewhere."""
-    from dask.distributed import Client
+def test_killing_a_worker_mid_sweep_still_gives_the_complete_table(cluster, reference, tmp_path):
+    """SIGKILL one worker process while it holds a shard; Dask reruns the shard elsewhere.
 
+    The module's cluster: its nanny starts a new worker in place of the killed one,
+    and the test waits for it, so the tests after this one find two workers again.
+    """
+    local, client = cluster
     parts = tmp_path / "figure7.parts"
     killed: dict[str, object] = {}
     stop = threading.Event()
 
-    def kill_one_busy_worker(client) -> None:
+    def kill_one_busy_worker() -> None:
         pids = client.run(os.getpid)  # worker address -> pid
         while not stop.is_set():
             busy = [w for w, keys in client.processing().items() if keys and w in pids]
@@ -125,17 +128,17 @@ def test_killing_a_worker_mid_sweep_still_gives_the_complete_table(reference, tm
                 return
             time.sleep(0.01)
 
-    with _cluster() as local, Client(local, set_as_default=False) as client:
-        killer = threading.Thread(target=kill_one_busy_worker, args=(client,), daemon=True)
-        killer.start()
-        try:
-            code = main([*ARGS, "--scheduler", local.scheduler_address, "--out", str(tmp_path)])
-        finally:
-            stop.set()
-            killer.join(timeout=10)
-        assert code == 0
-        assert "pid" in killed, "no worker was killed during the sweep"
-        assert killed["pid"] not in client.run(os.getpid).values()
+    killer = threading.Thread(target=kill_one_busy_worker, daemon=True)
+    killer.start()
+    try:
+        code = main([*ARGS, "--scheduler", local.scheduler_address, "--out", str(tmp_path)])
+    finally:
+        stop.set()
+        killer.join(timeout=10)
+        client.wait_for_workers(2, timeout=120)
+    assert code == 0
+    assert "pid" in killed, "no worker was killed during the sweep"
+    assert killed["pid"] not in client.run(os.getpid).values()
     assert killed["parts"] < 8  # figure7 was still running when the worker died
     _assert_same_tables(tmp_path, reference)
     assert set(_tables(tmp_path)["figure7"]["job_id"]) == set(reference["figure7"]["job_id"])
