@@ -24,6 +24,7 @@ from .metrics import (
 from .seeds import BOOTSTRAP_SEED
 
 __all__ = [
+    "design_comparison",
     "pairs",
     "improvement_summary",
     "grid_improvement",
@@ -160,4 +161,42 @@ def width_summary(table: pd.DataFrame) -> pd.DataFrame:
                 "ci_high": s.ci_high,
             }
         )
+    return pd.DataFrame(rows)
+
+
+def design_comparison(
+    table: pd.DataFrame, keys: Sequence[str], metric: str, *, base: str | None = None
+) -> pd.DataFrame:
+    """Per design: mean test metric (95% CI) and, against ``base``, the paired comparison.
+
+    ``keys``: the columns that pair models (grid axes and ``trial``); ``metric``:
+    ``"mse"`` (lower is better) or ``"accuracy"``; ``base``: the reference design
+    (default: the table's first). One row per design, with ``n``, ``mean``,
+    ``ci_low``, ``ci_high``, and for the others ``pairs``, ``win_fraction`` (ties
+    count half) and ``mean_gain`` with its interval (positive: better than ``base``).
+    """
+    column = f"test_{metric}"
+    ok = table[table["status"] == "ok"]
+    designs = list(dict.fromkeys(table["design"]))
+    base = base or designs[0]
+    rows = []
+    for design in designs:
+        s = summarise(ok.loc[ok["design"] == design, column].to_numpy(), seed=BOOTSTRAP_SEED)
+        row = {"design": design, "n": s.n, "mean": s.mean, "ci_low": s.ci_low, "ci_high": s.ci_high}
+        if design != base:
+            p = pairs(table, column, list(keys), base=base, new=design)
+            cmp = paired_comparison(
+                p[f"{column}_{base}"].to_numpy(),
+                p[f"{column}_{design}"].to_numpy(),
+                higher_is_better=metric != "mse",
+                seed=BOOTSTRAP_SEED,
+            )
+            row.update(
+                pairs=cmp.n,
+                win_fraction=cmp.win_fraction,
+                mean_gain=cmp.mean_difference,
+                gain_low=cmp.ci_low,
+                gain_high=cmp.ci_high,
+            )
+        rows.append(row)
     return pd.DataFrame(rows)

@@ -66,15 +66,25 @@ def make_shards(
     threads: int = 1,
     compile: str | None = None,  # noqa: A002 (the CLI's --compile)
 ) -> list[Shard]:
-    """Group jobs by (model recipe, protocol), in first-seen order, and cut groups into chunks."""
+    """Group jobs by (model recipe, protocol, data shape), in first-seen order, into chunks."""
     groups: dict[tuple, list[Job]] = {}
     for job in jobs:
-        groups.setdefault((job.model, job.config), []).append(job)
+        groups.setdefault((job.model, job.config, _stack_key(job.data.task)), []).append(job)
     return [
         Shard(tuple(group[a : a + chunk]), device, threads, compile)
         for group in groups.values()
         for a in range(0, len(group), chunk)
     ]
+
+
+def _stack_key(task) -> object:
+    """What two task instances must share for their models to train in one stack.
+
+    A task's ``stack_key()`` (its split sizes and widths) when it has one, else the
+    whole task: models of one stack need data of one shape.
+    """
+    key = getattr(task, "stack_key", None)
+    return key() if callable(key) else task
 
 
 def run_shard(shard: Shard) -> list[dict[str, Any]]:

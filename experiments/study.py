@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 from progfusion.models._checks import positive_int
 from progfusion.models.protocol import TrainConfig
 
@@ -113,19 +114,25 @@ class Cell:
 
 
 def _frozen(mapping: Mapping | None) -> Mapping:
-    return MappingProxyType(dict(mapping or {}))
+    return MappingProxyType({k: _scalar(v) for k, v in (mapping or {}).items()})
+
+
+def _scalar(value: Any) -> Any:
+    """A numpy scalar as the Python one (seeds and ids are derived from its repr)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _axis(name: str, values: Any) -> tuple[tuple[Any, dict[str, Any]], ...]:
     """An axis as ``(column value, parameters it sets)`` pairs."""
     if isinstance(values, Mapping):
-        settings = tuple((label, dict(s)) for label, s in values.items())
-        if not settings or not all(isinstance(s, Mapping) and s for _, s in values.items()):
+        if not values or not all(isinstance(s, Mapping) and s for s in values.values()):
             raise ValueError(f"grid.{name}: each named setting must set at least one parameter")
-        return settings
+        return tuple((label, {k: _scalar(v) for k, v in s.items()}) for label, s in values.items())
+    if isinstance(values, np.ndarray):
+        values = values.tolist()
     if isinstance(values, str) or not isinstance(values, Sequence) or not len(values):
         raise ValueError(f"grid.{name} must be a non-empty list of values, got {values!r}")
-    return tuple((v, {name: v}) for v in values)
+    return tuple((_scalar(v), {name: _scalar(v)}) for v in values)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,10 @@ can be a grid axis of a study) and which provides:
 - ``build(seed) -> ModelData``: one task instance (train, validation and test
   splits), the same for the same seed on any machine;
 - optionally ``columns(seed) -> dict``: per-trial columns for the table (the
-  lattice task's majority-class accuracy).
+  lattice task's majority-class accuracy);
+- optionally ``stack_key()``: what two instances must share for their models to
+  train in one stack (their split sizes and widths); without it, only models of
+  equal task instances (all parameters alike) share a stack.
 
 Two are built in, the paper's (:class:`LatticeTask`, Figure 4, and
 :class:`LatentTask`, Figures 7 and 8); a user's own task is any class of that
@@ -122,6 +125,10 @@ class LatticeTask:
     def input_dims(self) -> tuple[int, ...]:
         return (self.D + 1, self.embed_dim)
 
+    def stack_key(self) -> tuple:
+        """Split sizes and widths: instances alike in these stack together."""
+        return ("lattice", self.n_train, self.n_val, self.n_test, self.D, self.embed_dim)
+
     @property
     def output_dim(self) -> int:
         return 9
@@ -199,6 +206,10 @@ class LatentTask:
     @property
     def input_dims(self) -> tuple[int, ...]:
         return (self.dx, self.dx)
+
+    def stack_key(self) -> tuple:
+        """Split sizes and widths: instances alike in these stack together."""
+        return ("latent", self.n_train, self.n_val, self.n_test, self.dx, self.dy)
 
     @property
     def output_dim(self) -> int:

@@ -2,6 +2,7 @@
 
     progfusion figures [--preset quick|paper] [options]   # Figures 4, 7 and 8
     progfusion figure 4|7|8 [options]
+    progfusion study FILE.toml [--out DIR] [options]      # any study: its table
     progfusion plot TABLE                                  # redraw from a table
     progfusion theory [--markdown] [--write FILE] [--readme README.md]  # theory verdicts
     progfusion report [--preset quick|paper] [--out DIR]   # claims and verdicts
@@ -70,6 +71,7 @@ def _version() -> str:
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the figure commands: sizes, seed, protocol, then how to run."""
     parser.add_argument(
         "--preset",
         default="quick",
@@ -85,6 +87,11 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         choices=["early-stopping", "fixed-steps"],
         help="training protocol of Figures 4, 7(a) and 8 (7(b) is always fixed-steps)",
     )
+    _machine_options(parser)
+
+
+def _machine_options(parser: argparse.ArgumentParser) -> None:
+    """How to run (any command that trains): device, processes, stacks, output."""
     parser.add_argument(
         "--device",
         default="auto",
@@ -129,6 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("figure", help="regenerate one figure")
     p.add_argument("number", choices=["4", "7", "8"])
     _run_options(p)
+    p = sub.add_parser(
+        "study",
+        help="run a study file (TOML): any task, grid and designs; writes its table",
+        description="Train every model of a study file and write <out>/<name>.csv (one row "
+        "per model), the study as run (<name>.toml) and a summary. Rerunning resumes.",
+    )
+    p.add_argument("file", type=Path, help="the study file (see progfusion.experiments.studyfile)")
+    p.add_argument("--trials", type=_positive, help="trials per cell (default: the file's)")
+    p.add_argument("--seed", type=_seed, help="root seed (default: the file's)")
+    _machine_options(p)
     p = sub.add_parser("plot", help="redraw a figure from its table, without training")
     p.add_argument("table", type=Path, help="figure4.csv, figure7.csv or figure8.csv")
     p.add_argument("--out", type=Path, help="where to save (default: the table's folder)")
@@ -152,14 +169,17 @@ def _resolve_device(parser: argparse.ArgumentParser, device: str) -> str:
 
 
 def _options(parser, args):
+    """The preset and the :class:`~.runner.RunOptions` of a figure or study command."""
     from progfusion.experiments.executors import default_workers
 
     from .presets import get_preset
     from .runner import RunOptions
 
-    preset = get_preset(args.preset)
-    if args.trials is not None:
-        preset = preset.with_trials(args.trials)
+    preset = None
+    if hasattr(args, "preset"):
+        preset = get_preset(args.preset)
+        if args.trials is not None:
+            preset = preset.with_trials(args.trials)
     device = _resolve_device(parser, args.device)
     if args.scheduler is not None:
         try:
@@ -170,8 +190,8 @@ def _options(parser, args):
     chunk = args.chunk or (1_000_000 if device == "cuda" else 128)
     opts = RunOptions(
         out=args.out,
-        protocol=args.protocol,
-        seed=args.seed,
+        protocol=getattr(args, "protocol", "early-stopping"),
+        seed=args.seed or 0,
         device=device,
         workers=workers,
         scheduler=args.scheduler,
@@ -185,7 +205,7 @@ def _options(parser, args):
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command in ("figures", "figure", "plot", "report"):
+    if args.command in ("figures", "figure", "study", "plot", "report"):
         import matplotlib
 
         matplotlib.use("Agg")  # files only: the CLI never opens a window
@@ -197,6 +217,14 @@ def main(argv: list[str] | None = None) -> int:
             figures = ["4", "7", "8"] if args.command == "figures" else [args.number]
             run_figures(figures, preset, opts)
             print(f"wrote figures, tables and run.json to {opts.out}")
+        elif args.command == "study":
+            from .runner import run_study_file
+
+            _, opts = _options(parser, args)
+            try:
+                run_study_file(args.file, opts, trials=args.trials, seed=args.seed)
+            except ValueError as exc:
+                parser.error(f"study: {exc}")
         elif args.command == "plot":
             from .redraw import redraw
 

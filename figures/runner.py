@@ -14,14 +14,16 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
-from progfusion.experiments import Study, run_study
+from progfusion.experiments import Study, load_study, run_study, study_to_toml
+from progfusion.experiments.analysis import design_comparison
+from progfusion.experiments.columns import metric_of
 from progfusion.experiments.executors import Executors, open_executors
 from progfusion.experiments.store import atomic_write_text
 
 from . import fig4, fig7_8
 from .presets import Preset
 
-__all__ = ["RunOptions", "run_figures", "FIGURES"]
+__all__ = ["RunOptions", "run_figures", "run_study_file", "FIGURES"]
 
 FIGURES = ("4", "7", "8")
 _LIBRARIES = ("progfusion", "torch", "numpy", "scipy", "sympy", "pandas", "matplotlib", "seaborn")
@@ -145,3 +147,47 @@ def _counts(*tables: pd.DataFrame) -> dict[str, int]:
         for k, v in t["status"].value_counts().items():
             counts[str(k)] = counts.get(str(k), 0) + int(v)
     return counts
+
+
+def run_study_file(
+    path: Path,
+    opts: RunOptions,
+    *,
+    trials: int | None = None,
+    seed: int | None = None,
+    echo: Callable[[str], None] = print,
+) -> pd.DataFrame:
+    """``progfusion study FILE``: train the study, write its table, TOML and a summary.
+
+    Writes ``<out>/<name>.csv`` (resumable, like every table) and ``<out>/<name>.toml``
+    (the study as run, with the ``trials`` and ``seed`` given here). A ValueError
+    names what is wrong with the file.
+    """
+    study = load_study(path)
+    study = study.with_(trials=trials or study.trials, seed=study.seed if seed is None else seed)
+    opts.out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with open_executors(opts.workers, opts.scheduler) as executors:
+        table = _sweep(study.name, study, opts, executors)
+    atomic_write_text(opts.out / f"{study.name}.toml", study_to_toml(study))
+    metric = metric_of(study.task.objective)
+    keys = [*study.grid, "trial"]
+    seconds = time.perf_counter() - start
+    echo(f"study {study.name}: {len(table)} models ({_counts(table)}) in {seconds:.1f} s")
+    if not (table["status"] == "ok").any():
+        echo("  no model finished: see the error column of the table")
+        return table
+    for r in design_comparison(table, keys, metric).itertuples():
+        line = (
+            f"  {r.design:<12} test {metric} {r.mean:.4g} [{r.ci_low:.4g}, {r.ci_high:.4g}] n={r.n}"
+        )
+        if hasattr(r, "pairs") and r.pairs == r.pairs:  # NaN for the reference design
+            gain = "lower" if metric == "mse" else "higher"
+            line += (
+                f"; {gain} than {table['design'].iloc[0]} in {100 * r.win_fraction:.0f}% of "
+                f"{int(r.pairs)} pairs, mean gain {r.mean_gain:+.4g} "
+                f"[{r.gain_low:+.4g}, {r.gain_high:+.4g}]"
+            )
+        echo(line)
+    echo(f"wrote {opts.out / (study.name + '.csv')} and {study.name}.toml")
+    return table
