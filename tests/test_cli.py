@@ -197,6 +197,7 @@ def test_compile_off_is_not_a_mode(capsys) -> None:
     _assert_one_line_error(["figures", "--compile", "off"], ["--compile", "'off'"], capsys)
 
 
+@pytest.mark.slow
 def test_compile_reaches_the_trainer(tmp_path, monkeypatch) -> None:
     requested = []
     real = run_module.train_stack
