@@ -1,0 +1,116 @@
+"""The study engine reproduces the tables of the engine it replaced, bit for bit.
+
+Before Figures 4, 7 and 8 became Studies (issue 11), ``progfusion figures --preset
+tiny`` and ``--preset quick`` (root seed 0, torch 2.13.0 on a CPU) were run on the
+old code and a checksum of each table recorded here. A checksum covers every
+column the old table had, except the wall time (``shard_seconds``) and the store's
+configuration hash (``config``, a hash of how the configuration is described,
+which changed with it), as the CSV text written (every digit), rows in ``job_id``
+order. The new tables have more columns (every parameter, ``n_params``); the old
+columns must hold exactly the old values.
+
+The values are float32 training results, so they are pinned for the torch build
+they were recorded with; on another build the test is skipped, not loosened.
+The quick tables take minutes to train: that check runs when
+``PROGFUSION_CHECK_QUICK=1`` is set (it was run when this file was written).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from progfusion.figures.cli import main
+
+RECORDED_WITH = "2.13.0+cpu"
+_FIG4 = ["job_id", "figure", "panel", "head_hidden", "width", "design", "trial", "data_seed"]
+_FIG4 += ["majority", "seed", "status", "steps", "best_step", "val_loss", "test_loss"]
+_FIG4 += ["test_accuracy"]
+_FIG7 = ["job_id", "figure", "eta", "sigma2", "width", "design", "trial", "data_seed", "seed"]
+_FIG7 += ["status", "steps", "best_step", "val_loss", "test_loss", "test_mse"]
+_TINY_NOISE = ["mse_noise_0", "mse_noise_0.5", "mse_noise_1"]
+_QUICK_NOISE = [f"mse_noise_{level / 10:g}" for level in range(11)]
+_QUICK_STEPS = [f"mse_step_{s}" for s in (100, 200, 400, 800, 1600, 3200, 6400)]
+
+#: (old columns, sha256) of each table, per preset.
+RECORDED = {
+    "tiny": {
+        "figure4": (
+            _FIG4,
+            "36883ecf3df10c4b18fdd3638d2ddef7ad7f94b1fe8101005ed107cc9d21c36c",
+        ),
+        "figure7": (
+            _FIG7 + _TINY_NOISE,
+            "6d1819f63b8affaa4bfddb8a61daf47cf1d31128bf203215e37804ece1f6e321",
+        ),
+        "figure7b": (
+            _FIG7 + ["mse_step_50", "mse_step_100", "mse_step_200"],
+            "3ed0b3162d43c4ad3ee9618b4a219543bfa1c5d97f9fb5614378ccbae3b11030",
+        ),
+        "figure8": (
+            _FIG7 + _TINY_NOISE + ["robust_auc"],
+            "6421fde08136fa4a7dfca520571aa0a8fffffe6926e3475939a29dc1fb89591b",
+        ),
+    },
+    "quick": {
+        "figure4": (
+            _FIG4,
+            "0efd32172e489155c310f8a3d738085c93070a7f2abc150c23c01af7d52cf563",
+        ),
+        "figure7": (
+            _FIG7 + _QUICK_NOISE,
+            "713720976a735126cbf6d3e8b78679fc06bcfb86a601cdde3715351974f51494",
+        ),
+        "figure7b": (
+            _FIG7 + _QUICK_STEPS,
+            "85a73d56ab9f6ef1946b16a79b5fb5ce98710abbb235b80ec5a44d4f83ff172f",
+        ),
+        "figure8": (
+            _FIG7 + _QUICK_NOISE + ["robust_auc"],
+            "ef20e58e25363199b475003c1073f26b42635924404384217d1cdb99792a4ce0",
+        ),
+    },
+}
+
+pytestmark = pytest.mark.skipif(
+    torch.__version__ != RECORDED_WITH,
+    reason=f"checksums recorded with torch {RECORDED_WITH} on a CPU",
+)
+
+
+def table_checksum(path: Path, columns: list[str]) -> str:
+    """sha256 of ``columns`` of the CSV at ``path`` as written, rows in ``job_id`` order."""
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    rows = table[columns].sort_values("job_id", kind="stable")
+    return hashlib.sha256(rows.to_csv(index=False).encode()).hexdigest()
+
+
+def _check(out: Path, preset: str) -> None:
+    for name, (columns, recorded) in RECORDED[preset].items():
+        assert table_checksum(out / f"{name}.csv", columns) == recorded, name
+
+
+def test_tiny_tables_equal_the_old_engines_bit_for_bit(tiny_run: Path) -> None:
+    _check(tiny_run, "tiny")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    os.environ.get("PROGFUSION_CHECK_QUICK") != "1", reason="set PROGFUSION_CHECK_QUICK=1 (minutes)"
+)
+def test_quick_tables_equal_the_old_engines_bit_for_bit(tmp_path: Path) -> None:
+    assert main(["figures", "--preset", "quick", "--quiet", "--out", str(tmp_path)]) == 0
+    _check(tmp_path, "quick")
+
+
+def test_the_checksum_sees_a_change_in_the_last_digit(tiny_run: Path, tmp_path: Path) -> None:
+    columns, recorded = RECORDED["tiny"]["figure7"]
+    text = (tiny_run / "figure7.csv").read_text()
+    value = str(pd.read_csv(tiny_run / "figure7.csv", dtype=str)["test_mse"].iloc[0])
+    changed = value[:-1] + ("1" if value[-1] != "1" else "2")
+    (tmp_path / "figure7.csv").write_text(text.replace(value, changed, 1))
+    assert table_checksum(tmp_path / "figure7.csv", columns) != recorded
