@@ -18,15 +18,17 @@ from matplotlib.colors import Normalize
 from matplotlib.ticker import MaxNLocator, NullLocator
 from progfusion.experiments.metrics import summarise
 
-from .style import DESIGN_COLORS
+from .style import DESIGN_COLORS, OKABE_ITO
 
 __all__ = [
     "DESIGN_LABELS",
+    "design_colors",
     "ETA_LABEL",
     "SIGMA2_LABEL",
     "plot_accuracy_vs_width",
     "plot_grid_heatmap",
     "plot_improvement_vs_steps",
+    "plot_metric_vs_parameter",
 ]
 
 DESIGN_LABELS = {
@@ -112,6 +114,67 @@ def plot_accuracy_vs_width(
     _exact_log_ticks(ax, np.sort(table["width"].unique()), base=2)
     ax.set_xlabel("hidden width $d$")
     ax.set_ylabel("test accuracy")
+    ax.legend()
+    return ax
+
+
+def design_colors(designs: list[str]) -> dict[str, str]:
+    """A colour per design, in drawing order: the paper's designs keep theirs
+    (:data:`~.style.DESIGN_COLORS`), any other takes the next unused Okabe-Ito colour."""
+    spare = [c for c in OKABE_ITO if c not in DESIGN_COLORS.values()]
+    named = [d for d in DESIGN_COLORS if d in designs]
+    others = [d for d in designs if d not in DESIGN_COLORS]
+    colors = {d: DESIGN_COLORS[d] for d in named}
+    colors.update({d: spare[i % len(spare)] for i, d in enumerate(others)})
+    return colors
+
+
+def plot_metric_vs_parameter(
+    ax: Axes | None = None,
+    *,
+    table: pd.DataFrame,
+    x: str,
+    metric: str,
+    seed: int = 0,
+    n_boot: int = 10_000,
+) -> Axes:
+    """Any study: a test metric against one parameter, one line and 95% band per design.
+
+    Parameters
+    ----------
+    table : DataFrame with columns ``design``, ``x`` and ``metric``; one row per trained
+        model, ``ok`` rows only. Rows that differ in other parameters are pooled.
+    x : the parameter on the horizontal axis (numbers: a numeric axis, else categories
+        in table order).
+    metric : the column on the vertical axis, e.g. ``test_mse``.
+    seed, n_boot : bootstrap seed and resample count for the intervals.
+    """
+    _require(table, ["design", x, metric])
+    ax = _get_ax(ax)
+    values = list(dict.fromkeys(table[x]))
+    numeric = pd.api.types.is_numeric_dtype(table[x]) and table[x].dtype != bool
+    values = sorted(values) if numeric else values
+    positions = values if numeric else list(range(len(values)))
+    colors = design_colors(list(dict.fromkeys(table["design"])))
+    for design, color in colors.items():
+        rows = table[table["design"] == design]
+        stats = [
+            summarise(rows.loc[rows[x] == v, metric].to_numpy(), seed=seed, n_boot=n_boot)
+            for v in values
+        ]
+        (line,) = ax.plot(
+            positions,
+            [s.mean for s in stats],
+            "o-",
+            color=color,
+            label=DESIGN_LABELS.get(design, design),
+        )
+        lo, hi = [s.ci_low for s in stats], [s.ci_high for s in stats]
+        ax.fill_between(positions, lo, hi, color=line.get_color(), alpha=_BAND_ALPHA, linewidth=0)
+    if not numeric:
+        ax.set_xticks(positions, [str(v) for v in values])
+    ax.set_xlabel(x)
+    ax.set_ylabel(metric.replace("_", " "))
     ax.legend()
     return ax
 

@@ -152,3 +152,19 @@ def test_a_missing_study_file_is_one_line(tmp_path, capsys) -> None:
         main(_argv(tmp_path / "nope.toml", tmp_path / "out"))
     assert exit_info.value.code == 2
     assert "cannot read study file" in capsys.readouterr().err
+
+
+def test_plot_draws_a_study_table_from_the_study_file_beside_it(finished, tmp_path) -> None:
+    _, out = finished
+    assert main(["plot", str(out / "hand.csv"), "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "hand.png").stat().st_size > 0 and (tmp_path / "hand.pdf").is_file()
+
+
+def test_plot_refuses_a_study_table_without_its_study_file(finished, tmp_path, capsys) -> None:
+    _, out = finished
+    lone = tmp_path / "hand.csv"
+    lone.write_text((out / "hand.csv").read_text())
+    with pytest.raises(SystemExit) as exit_info:
+        main(["plot", str(lone)])
+    assert exit_info.value.code == 2
+    assert "hand.toml is missing" in capsys.readouterr().err
