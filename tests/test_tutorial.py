@@ -47,7 +47,9 @@ def test_tutorial_runs() -> None:
     start = time.perf_counter()
     for number, code in enumerate(blocks, start=1):
         try:
-            compiled = compile(code, f"docs/tutorial.md, python block {number}", "exec")
+            compiled = compile(
+                code, f"docs/tutorial.md, python block {number}", "exec", dont_inherit=True
+            )
             exec(compiled, namespace)  # noqa: S102 - executing our own documentation
         except Exception:  # report which block failed, with its traceback
             pytest.fail(
@@ -67,4 +69,7 @@ def test_readme_python_examples_run() -> None:
     ]
     assert blocks, "the README should show how to use the models"
     for number, code in enumerate(blocks, start=1):
-        exec(compile(code, f"README.md, python block {number}", "exec"), {"__name__": "readme"})  # noqa: S102
+        exec(
+            compile(code, f"README.md, python block {number}", "exec", dont_inherit=True),
+            {"__name__": "readme"},
+        )  # noqa: S102
