@@ -39,7 +39,7 @@ def _console_script() -> list[str]:
 def test_help_exits_0_and_lists_the_commands() -> None:
     done = subprocess.run([*_console_script(), "--help"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    for command in ("figures", "figure", "plot", "theory", "report"):
+    for command in ("figures", "figure", "study", "plot", "theory", "report"):
         assert command in done.stdout
     assert done.stderr == ""
 
@@ -50,7 +50,7 @@ def test_version_exits_0_and_prints_the_installed_version() -> None:
     assert done.stdout.strip() == f"progfusion {metadata.version('progfusion')}"
 
 
-@pytest.mark.parametrize("command", [["figures"], ["figure"], ["plot"], ["report"]])
+@pytest.mark.parametrize("command", [["figures"], ["figure"], ["study"], ["plot"], ["report"]])
 def test_subcommand_help_exits_0(command, capsys) -> None:
     with pytest.raises(SystemExit) as exc:
         main([*command, "--help"])
