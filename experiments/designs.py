@@ -66,24 +66,25 @@ def early(input_dims, output_dim, *, width=8, depth=2, head_hidden=0) -> nn.Modu
     )
 
 
+def _unrolled(design, input_dims, output_dim, width, depth, head_hidden, R, p, context):
+    return mlp_model(
+        design, input_dims, output_dim, width=width, depth=depth, head_hidden=head_hidden,
+        steps=R, context=context, backproj_dim=p,
+    )  # fmt: skip
+
+
 def pro(
     input_dims, output_dim, *, width=8, depth=2, head_hidden=0, R=2, p=16, context="concat"
 ) -> nn.Module:
     """Pro-fusion: the late model with the fused vector fed back through back-projections."""
-    return mlp_model(
-        "pro", input_dims, output_dim, width=width, depth=depth, head_hidden=head_hidden,
-        steps=R, context=context, backproj_dim=p,
-    )  # fmt: skip
+    return _unrolled("pro", input_dims, output_dim, width, depth, head_hidden, R, p, context)
 
 
 def iterative(
     input_dims, output_dim, *, width=8, depth=2, head_hidden=0, R=2, p=16, context="concat"
 ) -> nn.Module:
     """Iterative fusion (the paper's ablation): each encoder's own output fed back to it."""
-    return mlp_model(
-        "iterative", input_dims, output_dim, width=width, depth=depth, head_hidden=head_hidden,
-        steps=R, context=context, backproj_dim=p,
-    )  # fmt: skip
+    return _unrolled("iterative", input_dims, output_dim, width, depth, head_hidden, R, p, context)
 
 
 def late_wide(

@@ -86,29 +86,8 @@ def plot_accuracy_vs_width(
     """
     _require(table, ["design", "width", "trial", "test_accuracy"])
     ax = _get_ax(ax)
-    present = list(dict.fromkeys(table["design"]))
-    order = [d for d in DESIGN_COLORS if d in present] + [
-        d for d in present if d not in DESIGN_COLORS
-    ]
-    for design in order:
-        rows = table[table["design"] == design]
-        widths = np.sort(rows["width"].unique())  # [W]
-        stats = [
-            summarise(
-                rows.loc[rows["width"] == w, "test_accuracy"].to_numpy(), seed=seed, n_boot=n_boot
-            )
-            for w in widths
-        ]
-        color = DESIGN_COLORS.get(design)
-        (line,) = ax.plot(
-            widths,
-            [s.mean for s in stats],
-            "o-",
-            color=color,
-            label=DESIGN_LABELS.get(design, design),
-        )
-        lo, hi = [s.ci_low for s in stats], [s.ci_high for s in stats]
-        ax.fill_between(widths, lo, hi, color=line.get_color(), alpha=_BAND_ALPHA, linewidth=0)
+    widths = np.sort(table["width"].unique())  # [W]
+    _design_lines(ax, table, "width", "test_accuracy", list(widths), widths, seed, n_boot)
     if majority is not None:
         ax.axhline(majority, color="0.4", linestyle="--", label="majority class")
     _exact_log_ticks(ax, np.sort(table["width"].unique()), base=2)
@@ -116,6 +95,21 @@ def plot_accuracy_vs_width(
     ax.set_ylabel("test accuracy")
     ax.legend()
     return ax
+
+
+def _design_lines(ax, table, x, metric, values, positions, seed, n_boot) -> None:
+    """Per design, the mean of ``metric`` at each of ``values`` of ``x`` (drawn at
+    ``positions``) as a line, and its 95% bootstrap interval as a band."""
+    for design, color in design_colors(list(dict.fromkeys(table["design"]))).items():
+        rows = table[table["design"] == design]
+        stats = [
+            summarise(rows.loc[rows[x] == v, metric].to_numpy(), seed=seed, n_boot=n_boot)
+            for v in values
+        ]
+        label = DESIGN_LABELS.get(design, design)
+        (line,) = ax.plot(positions, [s.mean for s in stats], "o-", color=color, label=label)
+        lo, hi = [s.ci_low for s in stats], [s.ci_high for s in stats]
+        ax.fill_between(positions, lo, hi, color=line.get_color(), alpha=_BAND_ALPHA, linewidth=0)
 
 
 def design_colors(designs: list[str]) -> dict[str, str]:
@@ -155,22 +149,7 @@ def plot_metric_vs_parameter(
     numeric = pd.api.types.is_numeric_dtype(table[x]) and table[x].dtype != bool
     values = sorted(values) if numeric else values
     positions = values if numeric else list(range(len(values)))
-    colors = design_colors(list(dict.fromkeys(table["design"])))
-    for design, color in colors.items():
-        rows = table[table["design"] == design]
-        stats = [
-            summarise(rows.loc[rows[x] == v, metric].to_numpy(), seed=seed, n_boot=n_boot)
-            for v in values
-        ]
-        (line,) = ax.plot(
-            positions,
-            [s.mean for s in stats],
-            "o-",
-            color=color,
-            label=DESIGN_LABELS.get(design, design),
-        )
-        lo, hi = [s.ci_low for s in stats], [s.ci_high for s in stats]
-        ax.fill_between(positions, lo, hi, color=line.get_color(), alpha=_BAND_ALPHA, linewidth=0)
+    _design_lines(ax, table, x, metric, values, positions, seed, n_boot)
     if not numeric:
         ax.set_xticks(positions, [str(v) for v in values])
     ax.set_xlabel(x)

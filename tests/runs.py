@@ -6,6 +6,10 @@ The session-scoped runs themselves are fixtures in ``tests/conftest.py``.
 from __future__ import annotations
 
 import contextlib
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +20,7 @@ from progfusion.experiments import run as run_module
 
 __all__ = [
     "TABLES",
+    "run_and_kill",
     "TIMING",
     "TinyRun",
     "counting_training",
@@ -81,3 +86,28 @@ class TinyRun:
     out: Path
     trained: list[int] = field(default_factory=list)  # models per stack trained
     pools: list[int] = field(default_factory=list)  # workers of each executor made
+
+
+def run_and_kill(argv: list[str], parts: Path, *, timeout_s: float = 180) -> int | None:
+    """Run ``progfusion ARGV`` in a subprocess; SIGKILL it once a part file is in ``parts``.
+
+    Returns the exit status the process had *before* the kill (None: it was killed).
+    """
+    command = [sys.executable, "-m", "progfusion.figures.cli", *argv]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                return proc.returncode
+            if any(parts.glob("part-*.csv")):
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(timeout=30)
+                return None
+            time.sleep(0.005)
+        raise AssertionError(f"no part file appeared in {parts} within {timeout_s:.0f} s")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()

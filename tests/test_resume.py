@@ -17,9 +17,6 @@ import os
 import shutil
 import signal
 import stat
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -31,7 +28,15 @@ from progfusion.experiments.store import ResultsStore, atomic_write_text
 from progfusion.figures.cli import main
 from progfusion.figures.presets import get_preset
 
-from tests.runs import TABLES, TinyRun, counting_training, no_training, read_table, tiny_argv
+from tests.runs import (
+    TABLES,
+    TinyRun,
+    counting_training,
+    no_training,
+    read_table,
+    run_and_kill,
+    tiny_argv,
+)
 
 FIGURE7 = ("figure7", "figure7b")  # the tables of progfusion figure 7
 CPU_CHUNK = 128  # the command line's models per stack on a CPU
@@ -113,28 +118,8 @@ def _shards() -> set[frozenset[str]]:
 
 
 def _start_and_kill(out: Path) -> int | None:
-    """Start the command in a subprocess and SIGKILL it as soon as one part exists.
-
-    Returns the exit status the process had *before* the kill (None: it was killed).
-    """
-    argv = [sys.executable, "-m", "progfusion.figures.cli", *tiny_argv(out, command=KILL_COMMAND)]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 180
-    try:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                return proc.returncode
-            if any((out / "figure7.parts").glob("part-*.csv")):
-                proc.send_signal(signal.SIGKILL)
-                proc.wait(timeout=30)
-                return None
-            time.sleep(0.005)
-        raise AssertionError("no part file appeared within 180 s")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stderr.close()
+    """Start the command in a subprocess and SIGKILL it as soon as one part exists."""
+    return run_and_kill(tiny_argv(out, command=KILL_COMMAND), out / "figure7.parts")
 
 
 def _assert_only_whole_files(out: Path) -> int:

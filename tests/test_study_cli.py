@@ -6,15 +6,13 @@ own design (``docs/examples/gated_fusion.py``), at a size that trains in seconds
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from progfusion.figures.cli import main
+
+from tests.runs import run_and_kill
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "gated_fusion.py"
 STUDY = f"""
@@ -93,24 +91,7 @@ def test_the_summary_names_each_design_against_the_first(tmp_path: Path, capsys)
 
 def _run_and_kill(study: Path, out: Path) -> int | None:
     """Start the study in a subprocess, SIGKILL it once a part file exists."""
-    argv = [sys.executable, "-m", "progfusion.figures.cli", *_argv(study, out, "--chunk", "1")]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 180
-    try:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                return proc.returncode
-            if any((out / "hand.parts").glob("part-*.csv")):
-                proc.send_signal(signal.SIGKILL)
-                proc.wait(timeout=30)
-                return None
-            time.sleep(0.005)
-        raise AssertionError("no part file appeared within 180 s")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stderr.close()
+    return run_and_kill(_argv(study, out, "--chunk", "1"), out / "hand.parts")
 
 
 @pytest.mark.slow
