@@ -57,7 +57,7 @@ def make_executor(workers: int, client: Any = None) -> cf.Executor | None:
 
 
 class Executors:
-    """Where each round of :func:`run_sweep` runs its shards.
+    """Where each round of :func:`~.run.run_sweep` runs its shards.
 
     ``make`` returns a new executor (None: this process). With ``keep``, the
     executor of a round that went cleanly serves the next round and the next
@@ -99,7 +99,7 @@ class Executors:
 
 @contextlib.contextmanager
 def open_executors(workers: int, scheduler: str | None = None) -> Iterator[Executors]:
-    """Yield the :class:`Executors` of :func:`run_sweep` for ``--workers`` / ``--scheduler``.
+    """Yield the :class:`Executors` of :func:`~.run.run_sweep` for ``--workers`` / ``--scheduler``.
 
     With ``scheduler`` (the address of a Dask scheduler; needs the ``dask``
     extra), one ``Client`` is connected for the whole block and closed at its

@@ -1,5 +1,5 @@
-"""Experiments, metrics, plots, reports and the ``progfusion`` command line.
+"""The paper's figures (each a Study plus a plot), the report and the ``progfusion`` CLI.
 
-Imports ``progfusion.synthetic``, ``progfusion.models`` and ``progfusion.theory``;
-nothing there imports this package.
+Imports ``progfusion.experiments``, ``progfusion.synthetic``, ``progfusion.models`` and
+``progfusion.theory``; nothing there imports this package.
 """
