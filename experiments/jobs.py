@@ -58,7 +58,7 @@ def _show(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _parameter_columns(study: Study, cell: Cell, task: Task, protocol) -> dict[str, Any]:
+def _parameter_columns(cell: Cell, task: Task, protocol) -> dict[str, Any]:
     """Every parameter of the cell's models that is not an axis column already."""
     columns = {f.name: getattr(task, f.name) for f in dataclasses.fields(task)}
     columns.update({k: v for k, v in cell.params.items() if k not in columns})
@@ -89,7 +89,7 @@ def study_jobs(study: Study) -> list[Job]:
         task, protocol, design_params = study.cell_settings(cell)
         config = protocol.train_config(task.objective, study.noise_levels)
         recipes = [_recipe(ref, task, design_params) for ref in study.designs]
-        parameters = _parameter_columns(study, cell, task, protocol)
+        parameters = _parameter_columns(cell, task, protocol)
         task_key = tuple(
             label for name, label in zip(study.grid, cell.key, strict=True) if name in task_axes
         )

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+from progfusion.models._checks import positive_int
 from progfusion.models.data import ModelData, Split
 from progfusion.synthetic import Standardizer, corrupt, make_latent_sin, make_lattice_lookup
 
@@ -90,11 +91,10 @@ def _standardised(train_xs, other_xs):
     return fit, rest
 
 
-def _check_sizes(task: Any, minimums: dict[str, int]) -> None:
-    for name, minimum in minimums.items():
-        value = getattr(task, name)
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-            raise ValueError(f"task.{name} must be an integer >= {minimum}, got {value!r}")
+def _check_sizes(task: Any) -> None:
+    """Split sizes: at least one training and one test sample; validation may be empty."""
+    for name, minimum in (("n_train", 1), ("n_val", 0), ("n_test", 1)):
+        positive_int(f"task.{name}", getattr(task, name), minimum=minimum)
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ class LatticeTask:
     objective = "classification"
 
     def __post_init__(self) -> None:
-        _check_sizes(self, {"n_train": 1, "n_val": 0, "n_test": 1})
+        _check_sizes(self)
         make_lattice_lookup(1, D=self.D, n_freq=self.n_freq, embed_dim=self.embed_dim, seed=0)
 
     @property
@@ -184,7 +184,7 @@ class LatentTask:
     objective = "regression"
 
     def __post_init__(self) -> None:
-        _check_sizes(self, {"n_train": 1, "n_val": 0, "n_test": 1})
+        _check_sizes(self)
         self._generate(1, 1, 0, seed=0)  # the generator's own checks, on a tiny instance
 
     def _generate(self, n_train: int, n_test: int, n_val: int, *, seed: int):
