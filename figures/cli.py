@@ -1,7 +1,7 @@
 """The ``progfusion`` command line.
 
     progfusion figures [--preset quick|paper] [options]   # Figures 4, 7 and 8
-    progfusion figure 4|7|8 [options]
+    progfusion figure 4|7|8|gap [options]
     progfusion study FILE.toml [--out DIR] [options]      # any study: its table
     progfusion plot TABLE                                  # redraw from a table
     progfusion theory [--markdown] [--write FILE] [--readme README.md]  # theory verdicts
@@ -134,7 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("figures", help="regenerate Figures 4, 7 and 8")
     _run_options(p)
     p = sub.add_parser("figure", help="regenerate one figure")
-    p.add_argument("number", choices=["4", "7", "8"])
+    p.add_argument(
+        "number",
+        choices=["4", "7", "8", "gap"],
+        help="gap: the gap study (ours; its own protocols, so --protocol is ignored)",
+    )
     _run_options(p)
     p = sub.add_parser(
         "study",
