@@ -101,6 +101,7 @@ def test_report_end_to_end(tiny_run: Path, tiny_run_copy: Path) -> None:
     verdict_words = ("reproduced", "not reproduced", "inconclusive")
     prefixes = ("| 4a |", "| 4b |", "| 7 |", "| 8 |")
     rows = [line for line in text.splitlines() if line.startswith(prefixes)]
-    assert len(rows) == 2 * 7 + 4 + 2 and all(any(f"**{w}**" in row for w in verdict_words) for row in rows)
+    assert len(rows) == 2 * 7 + 4 + 2  # 7 rows per Figure 4 panel, 4 for Figure 7, 2 for 8
+    assert all(any(f"**{w}**" in row for w in verdict_words) for row in rows)
     for image in ("figure4.png", "figure7.png", "figure8.png"):
         assert f"]({image})" in text and (out / image).is_file()
