@@ -21,7 +21,6 @@ from progfusion.experiments import run as run_module
 __all__ = [
     "TABLES",
     "run_and_kill",
-    "TIMING",
     "TinyRun",
     "counting_training",
     "no_training",
@@ -31,8 +30,6 @@ __all__ = [
 
 #: The tables of ``progfusion figures``.
 TABLES = ("figure4", "figure7", "figure7b", "figure8")
-#: Wall time of a shard: the one column allowed to differ between runs.
-TIMING = "shard_seconds"
 
 
 def tiny_argv(out: Path, *args: str, command=("figures",), workers: int = 1) -> list[str]:
@@ -43,10 +40,9 @@ def tiny_argv(out: Path, *args: str, command=("figures",), workers: int = 1) -> 
     ]  # fmt: skip
 
 
-def read_table(out: Path, name: str, *, timing: bool = False) -> pd.DataFrame:
-    """``<out>/<name>.csv``, without the timing column unless ``timing``."""
-    table = pd.read_csv(out / f"{name}.csv")
-    return table if timing else table.drop(columns=TIMING, errors="ignore")
+def read_table(out: Path, name: str) -> pd.DataFrame:
+    """``<out>/<name>.csv`` (no column differs between two runs of one command)."""
+    return pd.read_csv(out / f"{name}.csv")
 
 
 def _patched_training(calls: list[int], *, train: bool):

@@ -33,16 +33,12 @@ from tests.runs import TinyRun
 ARGS = ["figure", "7", "--preset", "tiny", "--trials", "1", "--chunk", "1", "--quiet"]
 TABLES = ("figure7", "figure7b")
 N_SHARDS = 8 + 2  # figure7: 4 cells x (late, pro); figure7b: 1 cell x (late, pro)
-#: Columns allowed to differ between runs: only the wall time of each shard.
-RUN_SPECIFIC = ("shard_seconds",)
 
 
 def _tables(out: Path, names=TABLES) -> dict[str, pd.DataFrame]:
-    """Each table as text (no float parsing, so equality is exact), minus run-specific columns."""
+    """Each table as text (no float parsing, so equality is exact)."""
     return {
-        name: pd.read_csv(out / f"{name}.csv", dtype=str, keep_default_na=False).drop(
-            columns=list(RUN_SPECIFIC), errors="ignore"
-        )
+        name: pd.read_csv(out / f"{name}.csv", dtype=str, keep_default_na=False)
         for name in names
     }
 
