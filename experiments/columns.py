@@ -66,7 +66,9 @@ def step_column(metric: str, step: int) -> str:
     return f"{metric}_step_{step}"
 
 
-def result_rows(labels: Iterable[dict[str, Any]], results: Sequence, config) -> list[dict[str, Any]]:
+def result_rows(
+    labels: Iterable[dict[str, Any]], results: Sequence, config
+) -> list[dict[str, Any]]:
     """Table rows of one trained stack: each job's labels followed by its results.
 
     ``results``: :class:`~progfusion.models.training.ModelResult` per job; ``config``:

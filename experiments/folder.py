@@ -92,7 +92,9 @@ def prepare_folder(out: Path, configuration: dict[str, Any], *, force: bool = Fa
     configuration = json.loads(json.dumps(configuration))  # as it reads back from the file
     if held is not None and held != configuration:
         if not force:
-            keys = [k for k in sorted({*held, *configuration}) if held.get(k) != configuration.get(k)]
+            keys = [
+                k for k in sorted({*held, *configuration}) if held.get(k) != configuration.get(k)
+            ]
             raise FolderError(
                 f"--out {out} holds results of {_describe(held, keys)}; this command's are "
                 f"{_describe(configuration, keys)}: use another --out, or --force to discard them"

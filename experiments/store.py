@@ -54,7 +54,9 @@ def _parse_part(text: str, name: str) -> pd.DataFrame:
         raise PartFileError(f"{name} is not a valid part file ({exc}); {fix}") from None
     missing = [c for c in PART_COLUMNS if c not in part.columns]
     if missing or part[list(PART_COLUMNS)].isna().any().any():
-        raise PartFileError(f"{name} is not a whole part file (missing {missing or 'values'}); {fix}")
+        raise PartFileError(
+            f"{name} is not a whole part file (missing {missing or 'values'}); {fix}"
+        )
     return part
 
 

@@ -77,7 +77,7 @@ def _sweep(table: str, study: Study, opts: RunOptions, executors: Executors) -> 
 
 
 def _configuration(preset: Preset, opts: RunOptions) -> dict[str, object]:
-    """What every figure table in ``opts.out`` must share (see :mod:`~progfusion.experiments.folder`)."""
+    """What every figure table in ``opts.out`` must share (see ``experiments.folder``)."""
     return {
         "root_seed": opts.seed,
         "preset": preset.name,
@@ -127,7 +127,9 @@ def run_figures(
     studies = preset.studies(seed=opts.seed, protocol=opts.protocol)  # sizes checked here
     prepare_folder(opts.out, _configuration(preset, opts), force=opts.force)
     with open_executors(opts.workers, opts.scheduler) as executors:
-        entry = _start_record(opts, preset.as_dict(seed=opts.seed, protocol=opts.protocol), opts.seed)
+        entry = _start_record(
+            opts, preset.as_dict(seed=opts.seed, protocol=opts.protocol), opts.seed
+        )
         return _run_figures(figures, studies, opts, echo, executors, entry)
 
 

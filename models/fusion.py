@@ -55,7 +55,9 @@ def _tensors(xs: list) -> list[Tensor]:
     for i, x in enumerate(xs):
         if not isinstance(x, Tensor):
             hint = " (convert it with torch.from_numpy)" if isinstance(x, np.ndarray) else ""
-            raise ValueError(f"inputs: modality {i} must be a torch.Tensor, got {type(x).__name__}{hint}")
+            raise ValueError(
+                f"inputs: modality {i} must be a torch.Tensor, got {type(x).__name__}{hint}"
+            )
     return xs
 
 

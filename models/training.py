@@ -483,7 +483,9 @@ def check_device(device: str | torch.device, dtype: torch.dtype) -> torch.device
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r} ({exc})") from None
+        raise ValueError(
+            f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r} ({exc})"
+        ) from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(f"device {str(device)!r}: no CUDA GPU is available here (use 'cpu')")

@@ -48,7 +48,9 @@ def test_out_naming_a_file_exits_2(tmp_path: Path, capsys) -> None:
     assert out.read_text() == "mine"
 
 
-@pytest.mark.skipif(os.geteuid() == 0 if hasattr(os, "geteuid") else True, reason="root writes anywhere")
+@pytest.mark.skipif(
+    os.geteuid() == 0 if hasattr(os, "geteuid") else True, reason="root writes anywhere"
+)
 def test_out_not_writable_exits_2_before_training(tmp_path: Path, capsys) -> None:
     out = tmp_path / "locked"
     out.mkdir()
@@ -74,7 +76,11 @@ def test_out_not_writable_is_found_by_the_probe(tmp_path: Path, capsys, monkeypa
 
 @pytest.mark.parametrize(
     ("content", "words"),
-    [(b"", "is empty"), (b"job_id,status,config\nfigure7|eta=0|", "truncated"), (b"\xff\xfe\x00", "cannot be read")],
+    [
+        (b"", "is empty"),
+        (b"job_id,status,config\nfigure7|eta=0|", "truncated"),
+        (b"\xff\xfe\x00", "cannot be read"),
+    ],
     ids=["empty", "truncated", "binary"],
 )
 def test_a_damaged_part_file_is_named_with_what_to_do(
@@ -106,7 +112,9 @@ def test_an_unreachable_scheduler_exits_2(tmp_path: Path, capsys) -> None:
 
 def test_trials_beyond_the_model_limit_exit_2_naming_the_flag(tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
-    err = _one_line_exit_2(tiny_argv(out, "--trials", "1000000000", command=("figure", "7")), capsys)
+    err = _one_line_exit_2(
+        tiny_argv(out, "--trials", "1000000000", command=("figure", "7")), capsys
+    )
     assert "--trials 1000000000" in err and "10,000,000" in err
     assert not out.exists()
 

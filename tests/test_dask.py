@@ -38,8 +38,7 @@ N_SHARDS = 8 + 2  # figure7: 4 cells x (late, pro); figure7b: 1 cell x (late, pr
 def _tables(out: Path, names=TABLES) -> dict[str, pd.DataFrame]:
     """Each table as text (no float parsing, so equality is exact)."""
     return {
-        name: pd.read_csv(out / f"{name}.csv", dtype=str, keep_default_na=False)
-        for name in names
+        name: pd.read_csv(out / f"{name}.csv", dtype=str, keep_default_na=False) for name in names
     }
 
 

@@ -105,7 +105,10 @@ def test_another_seed_in_the_same_folder_is_refused_in_one_line(
 
 @pytest.mark.parametrize(
     ("preset", "protocol", "words"),
-    [("tiny", "fixed-steps", "protocol early-stopping"), ("quick", "early-stopping", "preset tiny")],
+    [
+        ("tiny", "fixed-steps", "protocol early-stopping"),
+        ("quick", "early-stopping", "preset tiny"),
+    ],
 )
 def test_another_protocol_or_preset_in_the_same_folder_is_refused(
     tiny_run_copy: Path, preset, protocol, words, capsys

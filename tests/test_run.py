@@ -226,9 +226,7 @@ def test_a_shard_failing_twice_is_marked_failed_and_a_rerun_retries_it(
     rerun = _sweep_table(tmp_path, "t", _flaky(real, target, 0, calls), monkeypatch)
     assert calls == {target: 1}
     assert set(rerun["status"]) <= {"ok", "diverged"}
-    pd.testing.assert_frame_equal(
-        rerun.drop(columns=["error"], errors="ignore"), clean_table
-    )
+    pd.testing.assert_frame_equal(rerun.drop(columns=["error"], errors="ignore"), clean_table)
 
 
 def test_retry_rounds_ask_the_executor_factory_again(tmp_path, monkeypatch) -> None:

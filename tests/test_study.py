@@ -30,9 +30,8 @@ from progfusion.experiments.seeds import derive_seed
 from progfusion.models.training import stack_path
 from torch import nn
 
-from tests.runs import counting_training
-
 from tests.helpers import assert_close, global_rng_untouched
+from tests.runs import counting_training
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
 TINY_TASK = LatentTask(n_train=96, n_val=32, n_test=64)
@@ -194,9 +193,7 @@ def test_a_table_kept_in_memory_equals_the_one_written_to_disk(tmp_path: Path) -
     study = _study(grid={"R": [1, 2]}, trials=1)
     in_memory = run_study(study, progress=False)
     on_disk = run_study(study, tmp_path, progress=False)
-    pd.testing.assert_frame_equal(
-        in_memory, on_disk, check_exact=True
-    )
+    pd.testing.assert_frame_equal(in_memory, on_disk, check_exact=True)
     assert (tmp_path / "t.csv").is_file()
     assert (in_memory["status"] == "ok").all()
     # R = 1 is the base model: pro equals late exactly (c = 0)
