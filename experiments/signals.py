@@ -89,10 +89,10 @@ def stop_on_signals(abandon: Callable[[int], None] | None = None) -> Iterator[No
     """Handle SIGINT and SIGTERM as the module says, inside the block (main thread only).
 
     ``abandon(signum)``: called on the second signal, just before the process
-    exits (kill workers, write one line to stderr; it must not raise). The
-    handlers stay installed after the block until the process exits, so that a
-    signal during the interpreter's shutdown abandons cleanly too; on leaving the
-    block only a library caller's handlers are put back (``restore``).
+    exits (kill workers, write one line to stderr; it must not raise). When the
+    block ends with :class:`Interrupted` the handlers stay installed, so that a
+    second signal while the process exits still abandons cleanly; otherwise the
+    previous handlers are put back.
     """
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be installed from the main thread
