@@ -125,8 +125,8 @@ def run_figures(
     if any(f not in FIGURES for f in figures):
         raise ValueError(f"figures must be among {FIGURES}, got {list(figures)}")
     studies = preset.studies(seed=opts.seed, protocol=opts.protocol)  # sizes checked here
-    prepare_folder(opts.out, _configuration(preset, opts), force=opts.force)
-    with open_executors(opts.workers, opts.scheduler) as executors:
+    with open_executors(opts.workers, opts.scheduler) as executors:  # a local pool starts lazily
+        prepare_folder(opts.out, _configuration(preset, opts), force=opts.force)
         entry = _start_record(
             opts, preset.as_dict(seed=opts.seed, protocol=opts.protocol), opts.seed
         )
@@ -191,9 +191,9 @@ def run_study_file(
         "root_seed": study.seed,
         "progfusion": _versions()["progfusion"],
     }
-    prepare_folder(opts.out, configuration, force=opts.force)
     start = time.perf_counter()
     with open_executors(opts.workers, opts.scheduler) as executors:
+        prepare_folder(opts.out, configuration, force=opts.force)
         entry = _start_record(opts, None, study.seed)
         table = _sweep(study.name, study, opts, executors)
     seconds = time.perf_counter() - start

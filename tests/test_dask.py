@@ -193,5 +193,5 @@ def test_unusable_scheduler_address_is_one_line_and_exit_2(capsys, tmp_path):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
-    assert "cannot reach the Dask scheduler at no-port-here" in err
+    assert "--scheduler 'no-port-here' is not a Dask scheduler address" in err
     assert not out.exists()
