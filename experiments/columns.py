@@ -12,10 +12,13 @@ model (the study's labels, one column per grid axis and per parameter, ``design`
 ``<metric>_noise_<l>``    the metric on test inputs corrupted at noise level ``l``
 ``<metric>_step_<s>``     the test metric after ``s`` steps (``record_steps``)
 ``n_params``              the model's parameter count
-``shard_seconds``         wall time of the stack the model trained in
 ``config``                hash of the study's configuration (the store's fingerprint)
 ``error``                 the worker's error, for ``failed`` rows
 ========================  ==========================================================
+
+No column holds a timing or anything else that differs between two runs of the
+same command, so tables are bit-identical from run to run (wall times are kept
+in ``run.json``, one entry per command).
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ def step_column(metric: str, step: int) -> str:
 
 
 def result_rows(
-    labels: Iterable[dict[str, Any]], results: Sequence, config, seconds: float
+    labels: Iterable[dict[str, Any]], results: Sequence, config
 ) -> list[dict[str, Any]]:
     """Table rows of one trained stack: each job's labels followed by its results.
 
@@ -87,7 +90,6 @@ def result_rows(
             row[noise_column(metric, level)] = value
         for step in config.record_steps:
             row[step_column(metric, step)] = res.recorded.get(step, float("nan"))
-        row["shard_seconds"] = seconds
         rows.append(row)
     return rows
 

@@ -5,6 +5,13 @@ pool (one torch thread per worker) serves every round of every table of the run,
 and is replaced after a round in which a shard failed (a dead worker breaks a
 pool); with a Dask scheduler address, one ``Client`` serves the run and each round
 gets a new executor on it.
+
+Workers of a local pool never outlive the process that started them: each one
+ignores SIGINT and SIGTERM (the main process decides what a signal means, see
+:mod:`.signals`) and watches its parent from a daemon thread, exiting within
+:data:`PARENT_POLL_S` of the parent's death, even a SIGKILL. (Polling
+``os.getppid()`` works on every POSIX system, unlike Linux's ``PR_SET_PDEATHSIG``,
+which also fires when the thread that started the worker ends.)
 """
 
 from __future__ import annotations
@@ -13,6 +20,10 @@ import concurrent.futures as cf
 import contextlib
 import multiprocessing
 import os
+import signal
+import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,14 +32,38 @@ import torch
 __all__ = [
     "Executors",
     "SchedulerUnreachable",
+    "CONNECT_TIMEOUT_S",
+    "PARENT_POLL_S",
     "default_workers",
+    "kill_workers",
     "make_executor",
     "open_executors",
 ]
 
+#: Seconds between a pool worker's checks that its parent is alive.
+PARENT_POLL_S = 0.25
+
+#: Seconds to wait for a Dask scheduler before giving up.
+CONNECT_TIMEOUT_S = 5
+
+#: Every local pool made here and not yet shut down (their workers are killed on abandon).
+_POOLS: weakref.WeakSet[cf.ProcessPoolExecutor] = weakref.WeakSet()
+
 
 def _init_worker() -> None:
+    """Set up a pool worker: one torch thread, stop signals ignored, the parent watched."""
     torch.set_num_threads(1)
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, signal.SIG_IGN)
+    parent = os.getppid()
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit this worker at once when its parent ``parent`` (a pid) has gone."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
 
 
 class SchedulerUnreachable(ConnectionError):
@@ -49,11 +84,33 @@ def make_executor(workers: int, client: Any = None) -> cf.Executor | None:
         return client.get_executor(pure=False)
     if workers == 1:
         return None
-    return cf.ProcessPoolExecutor(
+    pool = cf.ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
     )
+    _POOLS.add(pool)
+    return pool
+
+
+def _worker_processes(pool: cf.Executor) -> list:
+    """The live worker processes of a local pool (none for other executors)."""
+    processes = getattr(pool, "_processes", None) or {}  # ProcessPoolExecutor's own record
+    return [p for p in list(processes.values()) if p.is_alive()]
+
+
+def kill_workers() -> int:
+    """SIGKILL every worker of every local pool still open; return how many were running.
+
+    For abandoning a run (a second Ctrl-C): a killed worker's shard is lost, the
+    rows already written are not.
+    """
+    killed = 0
+    for pool in list(_POOLS):
+        for process in _worker_processes(pool):
+            process.kill()
+            killed += 1
+    return killed
 
 
 class Executors:
@@ -120,8 +177,9 @@ def open_executors(workers: int, scheduler: str | None = None) -> Iterator[Execu
         raise ValueError(
             '--scheduler needs Dask: install the extra with pip install -e ".[dask]"'
         ) from None
+    _check_address(scheduler)
     try:
-        client = Client(scheduler, set_as_default=False)
+        client = Client(scheduler, set_as_default=False, timeout=CONNECT_TIMEOUT_S)
     except (OSError, ValueError) as exc:  # refused or timed out; a malformed address
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SchedulerUnreachable(
@@ -133,16 +191,46 @@ def open_executors(workers: int, scheduler: str | None = None) -> Iterator[Execu
         client.close()
 
 
+def _check_address(scheduler: str) -> None:
+    """Refuse an address Dask could not connect to, before any connection is tried.
+
+    An address is ``protocol://host:port`` (``tcp://10.0.0.5:8786``) or ``host:port``;
+    ``inproc://`` and other protocols without ports are passed through. (A client
+    built on a malformed address fails, then hangs in its own ``__del__``.)
+    """
+    from distributed.comm import parse_address
+    from distributed.comm.addressing import parse_host_port
+
+    try:
+        protocol, location = parse_address(scheduler)
+        if protocol in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(location)
+    except (ValueError, TypeError) as exc:
+        raise SchedulerUnreachable(
+            f"--scheduler {scheduler!r} is not a Dask scheduler address "
+            f"(expected protocol://host:port, e.g. tcp://10.0.0.5:8786): {exc}"
+        ) from None
+
+
 def _shutdown(executor: cf.Executor) -> None:
     """Stop ``executor`` without waiting, cancelling shards not yet started.
 
     ``cancel_futures`` is new in Python 3.9's Executor API; Dask's
     ``ClientExecutor.shutdown`` has only ``wait`` (and ``wait=False`` cancels).
+    A local pool's workers are then killed: the sweep releases a pool only when
+    none of its shards is still wanted (all collected, or the run interrupted),
+    and a worker left to finish a cancelled shard would keep the interpreter's
+    exit waiting for it.
     """
     try:
         executor.shutdown(wait=False, cancel_futures=True)
     except TypeError:
         executor.shutdown(wait=False)
+    for process in _worker_processes(executor):
+        process.kill()
+        process.join()
+    if isinstance(executor, cf.ProcessPoolExecutor):
+        _POOLS.discard(executor)
 
 
 def default_workers(device: str) -> int:

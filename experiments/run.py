@@ -15,8 +15,8 @@ the scheduler itself first reruns the tasks of a worker that died, up to
 from __future__ import annotations
 
 import concurrent.futures as cf
+import sys
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,6 +28,7 @@ from progfusion.models.protocol import TrainConfig
 from progfusion.models.training import train_stack
 from tqdm.auto import tqdm
 
+from . import signals
 from .columns import failed_rows, result_rows
 from .executors import Executors, open_executors
 from .jobs import Job, study_jobs
@@ -42,6 +43,9 @@ __all__ = ["Shard", "make_shards", "run_shard", "run_study", "run_sweep", "study
 #: by several threads (a Dask worker started with ``--nthreads`` > 1) train one
 #: at a time and their results stay those of a single-process run.
 _TRAIN_LOCK = threading.Lock()
+
+#: Seconds between the driver's checks for a stop signal while shards run on a pool.
+_POLL_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,6 @@ def run_shard(shard: Shard) -> list[dict[str, Any]]:
     with _TRAIN_LOCK:
         if shard.threads:
             torch.set_num_threads(shard.threads)
-        start = time.perf_counter()
         data = {}
         for job in shard.jobs:  # the designs of one trial share a recipe: build it once
             if job.data not in data:
@@ -110,7 +113,7 @@ def run_shard(shard: Shard) -> list[dict[str, Any]]:
             compile=shard.compile,
         )
         rows = [job.row() for job in shard.jobs]
-        return result_rows(rows, results, shard.config, time.perf_counter() - start)
+        return result_rows(rows, results, shard.config)
 
 
 def run_sweep(
@@ -162,7 +165,12 @@ def run_sweep(
 
 
 def _outcomes(executor: cf.Executor | None, shards: Sequence[Shard]) -> Iterator[tuple]:
-    """``(shard, rows or the exception it raised)``, in order of completion."""
+    """``(shard, rows or the exception it raised)``, in order of completion.
+
+    On a pool, a stop signal (:mod:`.signals`) cancels the shards not started,
+    announces the running ones, yields them as they finish, then raises
+    :class:`~.signals.Interrupted`.
+    """
     if executor is None:
         for shard in shards:
             try:
@@ -171,11 +179,31 @@ def _outcomes(executor: cf.Executor | None, shards: Sequence[Shard]) -> Iterator
                 yield shard, exc
         return
     futures = {executor.submit(run_shard, s): s for s in shards}
-    for future in cf.as_completed(futures):
-        try:
-            yield futures[future], future.result()
-        except Exception as exc:  # noqa: BLE001 - a worker's failure, e.g. BrokenProcessPool
-            yield futures[future], exc
+    pending, stopping = set(futures), None
+    with signals.finishing():
+        while pending:
+            done, pending = cf.wait(pending, timeout=_POLL_S, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                yield futures[future], _result(future)
+            if stopping is None and signals.requested() is not None:
+                stopping = signals.requested()
+                pending = {f for f in pending if not f.cancel()}  # the running ones stay
+                if pending:
+                    n = len(pending)
+                    tqdm.write(
+                        f"finishing {n} running shard{'s' if n > 1 else ''}, "
+                        "Ctrl-C again to abandon them",
+                        file=sys.stderr,
+                    )
+    if stopping is not None:
+        raise signals.Interrupted(stopping)
+
+
+def _result(future: cf.Future) -> list[dict[str, Any]] | BaseException:
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - a worker's failure, e.g. BrokenProcessPool
+        return exc
 
 
 def _without(shard: Shard, done: set[str]) -> Shard | None:

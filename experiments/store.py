@@ -10,6 +10,12 @@ Rows with status ``"failed"`` do not count as done: a rerun retries them.
 
 Without a folder (``out=None``) the part files are kept in memory, read back
 through the same CSV parser, so a table is the same wherever it was kept.
+
+A part file that cannot be read, is empty or was cut short (damaged by hand or
+by a full disk: a part is always written whole and ends with a newline) raises
+:class:`PartFileError`, naming the file and what to do: delete it, and the next
+run trains its models again. :func:`check_parts` checks a whole folder before
+anything is trained.
 """
 
 from __future__ import annotations
@@ -25,7 +31,50 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["ResultsStore", "atomic_write_text", "config_hash"]
+__all__ = ["PartFileError", "ResultsStore", "atomic_write_text", "check_parts", "config_hash"]
+
+#: The columns every part file has.
+PART_COLUMNS = ("job_id", "status", "config")
+
+
+class PartFileError(ValueError):
+    """A part file of a results folder is unreadable, empty or truncated."""
+
+
+def _parse_part(text: str, name: str) -> pd.DataFrame:
+    """The rows of one part file, or a :class:`PartFileError` naming it and the way out."""
+    fix = "delete it and rerun: its models are trained again"
+    if not text.strip():
+        raise PartFileError(f"{name} is empty; {fix}")
+    if not text.endswith("\n"):
+        raise PartFileError(f"{name} is truncated (its last row is cut short); {fix}")
+    try:
+        part = pd.read_csv(io.StringIO(text))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise PartFileError(f"{name} is not a valid part file ({exc}); {fix}") from None
+    missing = [c for c in PART_COLUMNS if c not in part.columns]
+    if missing or part[list(PART_COLUMNS)].isna().any().any():
+        raise PartFileError(
+            f"{name} is not a whole part file (missing {missing or 'values'}); {fix}"
+        )
+    return part
+
+
+def _read_part_file(path: Path) -> pd.DataFrame:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise PartFileError(
+            f"{path} cannot be read ({reason}); delete it and rerun: its models are trained again"
+        ) from None
+    return _parse_part(text, str(path))
+
+
+def check_parts(folder: Path) -> None:
+    """Read every part file of every table in ``folder``: a :class:`PartFileError` if one is bad."""
+    for path in sorted(Path(folder).glob("*.parts/part-*.csv")):
+        _read_part_file(path)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -79,13 +128,13 @@ class ResultsStore:
         self.rank = {job_id: i for i, job_id in enumerate(order)}
         self._memory: dict[str, str] = {}  # part name -> CSV text, when out is None
 
-    def _part_texts(self) -> list[str]:
+    def _part_frames(self) -> list[pd.DataFrame]:
         if self.parts is None:
-            return [self._memory[name] for name in sorted(self._memory)]
-        return [p.read_text(encoding="utf-8") for p in sorted(self.parts.glob("part-*.csv"))]
+            return [_parse_part(self._memory[name], name) for name in sorted(self._memory)]
+        return [_read_part_file(p) for p in sorted(self.parts.glob("part-*.csv"))]
 
     def _read_parts(self) -> pd.DataFrame:
-        frames = [pd.read_csv(io.StringIO(text)) for text in self._part_texts()]
+        frames = self._part_frames()
         if not frames:
             return pd.DataFrame()
         table = pd.concat(frames, ignore_index=True)

@@ -35,7 +35,7 @@ from .columns import RESULT_COLUMNS
 from .designs import DesignRef, accepts, design_label, factory_of, factory_params
 from .tasks import Task
 
-__all__ = ["Cell", "Protocol", "Study", "PROTOCOLS"]
+__all__ = ["Cell", "MAX_MODELS", "Protocol", "Study", "PROTOCOLS"]
 
 PROTOCOLS = ("early-stopping", "fixed-steps")
 #: Grid or protocol keys and the :class:`Protocol` field each sets.
@@ -49,7 +49,11 @@ _PROTOCOL_KEYS = {
     "record_steps": "record_steps",
 }
 #: Columns the engine writes itself; no parameter may take these names.
-RESERVED = {"job_id", "design", "trial", "data_seed", "seed", "n_params", "shard_seconds"}
+#: The most models one study may hold: 10^7 models of the paper's sizes would take
+#: months on a GPU, and listing them alone takes minutes and gigabytes.
+MAX_MODELS = 10**7
+
+RESERVED = {"job_id", "design", "trial", "data_seed", "seed", "n_params"}
 RESERVED |= {"config", "error", *RESULT_COLUMNS}
 
 
@@ -196,6 +200,7 @@ class Study:
         self.protocol.train_config(self.task.objective, self.noise_levels)
         self._check_designs()
         self._check_names()
+        self._check_size()
         for cell in self.cells():  # every cell's task, protocol and design parameters
             self.cell_settings(cell)
 
@@ -248,6 +253,17 @@ class Study:
         return dataclasses.replace(self, **changes)
 
     # ------------------------------------------------------------------ checks
+
+    def _check_size(self) -> None:
+        """Refuse a study of more than :data:`MAX_MODELS` models (before any is listed)."""
+        cells = math.prod(len(values) for values in self.axes.values())
+        n_models = cells * self.trials * len(self.designs)
+        if n_models > MAX_MODELS:
+            raise ValueError(
+                f"trials: {self.trials:,} trials x {cells} cells x {len(self.designs)} designs "
+                f"= {n_models:,} models in study {self.name!r}, over the limit of "
+                f"{MAX_MODELS:,} models per study (MAX_MODELS)"
+            )
 
     def _check_designs(self) -> None:
         if not self.designs:

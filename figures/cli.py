@@ -8,8 +8,11 @@
     progfusion report [--preset quick|paper] [--out DIR]   # claims and verdicts
     progfusion report --readme README.md [--results docs/results]  # README from tables
 
-Bad arguments print one line and exit with code 2; Ctrl-C keeps every finished
-result, and rerunning the same command resumes.
+Exit codes: 0 done; 2 bad input (one line on stderr, before anything is trained:
+arguments, an ``--out`` that is a file, not writable, damaged, or holding results
+of another configuration, a scheduler that cannot be reached); 130 (SIGINT,
+Ctrl-C) or 143 (SIGTERM): stopped, every finished result kept, and rerunning the
+same command resumes. A second signal abandons the running shards at once.
 """
 
 from __future__ import annotations
@@ -124,6 +127,12 @@ def _machine_options(parser: argparse.ArgumentParser) -> None:
         default=Path("progfusion-out"),
         help="output folder (default ./progfusion-out)",
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="if --out holds results of another seed, preset, protocol or version, "
+        "discard them (default: refuse)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -152,8 +161,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, help="root seed (default: the file's)")
     _machine_options(p)
     p = sub.add_parser("plot", help="redraw a figure from its table, without training")
-    p.add_argument("table", type=Path, help="figure4.csv, figure7.csv or figure8.csv")
-    p.add_argument("--out", type=Path, help="where to save (default: the table's folder)")
+    p.add_argument(
+        "table", type=Path, help="figure4.csv, figure7.csv, figure7b.csv, figure8.csv or a study's"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="a folder (PNG and PDF written there) or a file name ending in an image format "
+        "such as .png, .pdf or .svg (that file only); default: the table's folder",
+    )
     p = sub.add_parser("theory", help="decide the paper's theoretical claims with sympy")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.add_argument("--write", type=Path, metavar="FILE", help="write the Markdown table to FILE")
@@ -198,6 +214,10 @@ def _options(parser, args):
         preset = get_preset(args.preset)
         if args.trials is not None:
             preset = preset.with_trials(args.trials)
+        try:  # builds every study: refuses sizes beyond MAX_MODELS before anything runs
+            preset.studies(seed=args.seed, protocol=args.protocol)
+        except ValueError as exc:
+            parser.error(f"--trials {args.trials}: {exc}")
     device = _resolve_device(parser, args.device)
     if args.scheduler is not None:
         try:
@@ -216,17 +236,56 @@ def _options(parser, args):
         chunk=chunk,
         compile=args.compile,
         quiet=args.quiet,
+        force=args.force,
     )
     return preset, opts
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return its exit code (see the module docstring)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command in ("figures", "figure", "study", "plot", "report"):
         import matplotlib
 
         matplotlib.use("Agg")  # files only: the CLI never opens a window
+    if args.command not in ("figures", "figure", "study", "report"):
+        return _dispatch(parser, args)
+    from progfusion.experiments.signals import Interrupted, stop_on_signals
+
+    try:
+        with stop_on_signals(lambda signum: _abandon(signum, args.out)):
+            return _dispatch(parser, args)
+    except Interrupted as exc:
+        sys.stderr.write(f"\ninterrupted by {exc}: {_kept(args.out)}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:  # a library's own Ctrl-C handling let it through
+        sys.stderr.write(f"\ninterrupted: {_kept(args.out)}\n")
+        return 130
+
+
+def _kept(out) -> str:
+    return f"finished results are kept in {out}; rerun the same command to resume"
+
+
+def _abandon(signum: int, out) -> None:
+    """The second signal: kill the pool's workers, say so in one line (the process then exits)."""
+    import os
+    import signal
+
+    from progfusion.experiments.executors import kill_workers
+
+    killed = kill_workers()
+    name = signal.Signals(signum).name
+    text = f"\n{name} again: abandoned {killed} running worker(s); {_kept(out)}\n"
+    os.write(2, text.encode())
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Run the parsed command; bad input becomes one line and exit code 2."""
+    from progfusion.experiments.executors import SchedulerUnreachable
+    from progfusion.experiments.folder import FolderError
+
     try:
         if args.command in ("figures", "figure"):
             from .runner import run_figures
@@ -241,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
             _, opts = _options(parser, args)
             try:
                 run_study_file(args.file, opts, trials=args.trials, seed=args.seed)
+            except (FolderError, SchedulerUnreachable):
+                raise
             except ValueError as exc:
                 parser.error(f"study: {exc}")
         elif args.command == "plot":
@@ -272,18 +333,8 @@ def main(argv: list[str] | None = None) -> int:
                     parser.error(f"report: {exc}")
                 print(line, file=sys.stdout if done else sys.stderr)
                 return 0 if done else 1
-    except ConnectionError as exc:
-        from progfusion.experiments.executors import SchedulerUnreachable
-
-        if not isinstance(exc, SchedulerUnreachable):
-            raise
+    except (FolderError, SchedulerUnreachable) as exc:
         parser.error(str(exc))
-    except KeyboardInterrupt:
-        out = getattr(args, "out", None)
-        sys.stderr.write(
-            f"\ninterrupted: finished results are kept in {out}; rerun the same command to resume\n"
-        )
-        return 130
     return 0
 
 

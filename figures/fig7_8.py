@@ -156,10 +156,23 @@ def draw7(grid: pd.DataFrame, steps: pd.DataFrame | None, out: Path | None = Non
     return fig
 
 
+def draw7b(steps: pd.DataFrame, out: Path | None = None) -> plt.Figure:
+    """Figure 7 (b) alone, from the fixed-steps table: improvement against training steps."""
+    with use_style(PAPER):
+        fig, ax = plt.subplots(1, 1, figsize=figsize(width_in=TEXT_WIDTH_IN, ncols=2))
+        plot_improvement_vs_steps(ax, table=steps_summary(steps))
+        ax.set_title("(b) fixed steps: against training steps")
+        _save(fig, out, "figure7b")
+    return fig
+
+
 def robustness_table(grid: pd.DataFrame) -> pd.DataFrame:
-    """The Figure 8 table: one row per trained model, with its robust AUC of -MSE."""
-    keep = [c for c in grid.columns if c not in ("config", "shard_seconds")]
-    table = grid[keep].copy()
+    """The Figure 8 table: one row per trained model, with its robust AUC of -MSE.
+
+    The rows keep Figure 7's ``config`` column, so a Figure 8 table names the
+    Figure 7 run its models come from.
+    """
+    table = grid.copy()
     table["figure"] = "8"
     table["robust_auc"] = model_robust_auc(table)
     return table

@@ -1,4 +1,13 @@
-"""Redraw a figure from its results table alone, without training."""
+"""Redraw a figure from its results table alone, without training.
+
+Every table the package writes can be redrawn: ``figure4.csv``, ``figure7.csv``
+(with panel (b) when ``figure7b.csv`` lies beside it), ``figure7b.csv`` (panel (b)
+alone, as ``figure7b``), ``figure8.csv``, and any study's ``<name>.csv`` beside its
+``<name>.toml``. A table is refused (a ``ValueError`` naming the file and the fault)
+when it is truncated, holds a model twice, mixes configurations (seeds or
+settings: its ``config`` column holds more than one value) or figures, or lacks a
+column its figure needs.
+"""
 
 from __future__ import annotations
 
@@ -6,52 +15,101 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.backend_bases import FigureCanvasBase
 from progfusion.experiments import load_study
 
 from . import fig4, fig7_8
 from .study_plot import draw_study
+from .style import PAPER, use_style
 
-__all__ = ["redraw"]
+__all__ = ["REQUIRED", "image_formats", "read_results_table", "redraw"]
+
+#: Columns every results table has.
+REQUIRED = ("job_id", "design", "status")
+
+
+def image_formats() -> set[str]:
+    """File extensions matplotlib can save to (``png``, ``pdf``, ``svg``, ...)."""
+    return set(FigureCanvasBase.get_supported_filetypes())
+
+
+def read_results_table(path: Path) -> pd.DataFrame:
+    """Read a results table, refusing one that is damaged or mixed (see the module)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such table: {path}")
+    try:
+        text = path.read_bytes()
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not a progfusion results table ({exc})") from None
+    missing = [c for c in REQUIRED if c not in table.columns]
+    if missing or not len(table):
+        raise ValueError(f"{path} is not a progfusion results table (or is empty)")
+    if not text.endswith(b"\n") or table[list(REQUIRED)].isna().any().any():
+        raise ValueError(f"{path} is truncated (its last row is cut short): rerun its command")
+    duplicated = table["job_id"].duplicated()
+    if duplicated.any():
+        first = table.loc[duplicated, "job_id"].iloc[0]
+        raise ValueError(f"{path} holds {int(duplicated.sum())} duplicated rows (e.g. {first})")
+    for column, what in (("config", "configurations (seeds or settings)"), ("figure", "figures")):
+        if column in table.columns and table[column].nunique(dropna=False) > 1:
+            raise ValueError(f"{path} mixes {table[column].nunique(dropna=False)} {what}")
+    return table
 
 
 def redraw(table_path: Path, out: Path | None = None) -> list[Path]:
-    """Draw the figure a table belongs to into ``out`` (default: the table's folder).
+    """Draw the figure a table belongs to; return the files written.
 
-    ``figure4.csv``, ``figure7.csv`` (with panel (b) when ``figure7b.csv`` lies
-    beside it) and ``figure8.csv`` are drawn as the paper's figures. The table of
-    any study (``progfusion study`` writes ``<name>.csv`` beside ``<name>.toml``) is
-    drawn by :func:`~.study_plot.draw_study`. Returns the files written.
+    ``out``: a folder (created if needed; ``<name>.png`` and ``.pdf`` are written
+    there), or a file name whose extension is an image format matplotlib writes
+    (``.png``, ``.pdf``, ``.svg``, ...: that one file). An existing folder is a
+    folder whatever its name. Default: the table's folder.
     """
     table_path = Path(table_path)
-    if not table_path.is_file():
-        raise FileNotFoundError(f"no such table: {table_path}")
+    table = read_results_table(table_path)
     try:
-        table = pd.read_csv(table_path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{table_path} is not a progfusion results table ({exc})") from None
-    if "status" not in table.columns or "design" not in table.columns or not len(table):
-        raise ValueError(f"{table_path} is not a progfusion results table (or is empty)")
-    out = Path(out) if out is not None else table_path.parent
+        fig, name = _draw(table, table_path)
+    except KeyError as exc:
+        raise ValueError(f"{table_path} lacks the column {exc} its figure needs") from None
+    try:
+        return _save(fig, name, Path(out) if out is not None else table_path.parent)
+    finally:
+        plt.close(fig)
+
+
+def _draw(table: pd.DataFrame, table_path: Path) -> tuple[plt.Figure, str]:
+    """The figure of ``table`` and its file stem."""
     study_file = table_path.with_suffix(".toml")
     if study_file.is_file():
         study = load_study(study_file)
-        out.mkdir(parents=True, exist_ok=True)
-        plt.close(draw_study(table, study, out))
-        return [out / f"{study.name}.{ext}" for ext in ("png", "pdf")]
+        return draw_study(table, study), study.name
     if "figure" not in table.columns:
         raise ValueError(
             f"{table_path}: neither a figure's table nor a study's ({study_file.name} is missing)"
         )
-    out.mkdir(parents=True, exist_ok=True)
     figure = str(table["figure"].iloc[0])
     if figure == "4":
-        plt.close(fig4.draw(table, out))
-    elif figure == "7":
+        return fig4.draw(table), "figure4"
+    if figure == "7":
         steps_path = table_path.parent / "figure7b.csv"
-        steps = pd.read_csv(steps_path) if steps_path.is_file() else None
-        plt.close(fig7_8.draw7(table, steps, out))
-    elif figure == "8":
-        plt.close(fig7_8.draw8(table, out))
+        steps = read_results_table(steps_path) if steps_path.is_file() else None
+        return fig7_8.draw7(table, steps), "figure7"
+    if figure == "7b":
+        return fig7_8.draw7b(table), "figure7b"
+    if figure == "8":
+        return fig7_8.draw8(table), "figure8"
+    raise ValueError(f"{table_path}: cannot redraw figure {figure!r} (expected 4, 7, 7b or 8)")
+
+
+def _save(fig: plt.Figure, name: str, out: Path) -> list[Path]:
+    """Save as a run does (in the figures' style, whose rcParams include the saving ones)."""
+    if not out.is_dir() and out.suffix.lstrip(".").lower() in image_formats():
+        written = [out]
     else:
-        raise ValueError(f"{table_path}: cannot redraw figure {figure!r} (expected 4, 7 or 8)")
-    return [out / f"figure{figure}.{ext}" for ext in ("png", "pdf")]
+        written = [out / f"{name}.{ext}" for ext in ("png", "pdf")]
+    written[0].parent.mkdir(parents=True, exist_ok=True)
+    with use_style(PAPER):
+        for path in written:
+            fig.savefig(path)
+    return written

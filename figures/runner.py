@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import platform
 import sys
 import time
@@ -18,6 +17,8 @@ from progfusion.experiments import Study, load_study, run_study, study_to_toml
 from progfusion.experiments.analysis import design_comparison
 from progfusion.experiments.columns import metric_of
 from progfusion.experiments.executors import Executors, open_executors
+from progfusion.experiments.folder import append_run, prepare_folder, update_run
+from progfusion.experiments.run import study_fingerprint
 from progfusion.experiments.store import atomic_write_text
 
 from . import fig4, fig7_8
@@ -42,6 +43,7 @@ class RunOptions:
     chunk: int = 128
     compile: str | None = None  # a torch.compile mode for the training step; None: eager
     quiet: bool = False
+    force: bool = False  # discard results of another configuration in ``out``
 
 
 def _versions() -> dict[str, str]:
@@ -74,21 +76,31 @@ def _sweep(table: str, study: Study, opts: RunOptions, executors: Executors) -> 
     )
 
 
-def _record(opts: RunOptions, preset: Preset, timings: dict[str, float]) -> None:
-    path = opts.out / "run.json"
-    previous = json.loads(path.read_text()) if path.exists() else {}
-    record = {
-        "command": " ".join(["progfusion", *sys.argv[1:]]),
-        "preset": preset.as_dict(seed=opts.seed, protocol=opts.protocol),
-        "options": {k: str(v) for k, v in asdict(opts).items()},
+def _configuration(preset: Preset, opts: RunOptions) -> dict[str, object]:
+    """What every figure table in ``opts.out`` must share (see ``experiments.folder``)."""
+    return {
         "root_seed": opts.seed,
+        "preset": preset.name,
+        "protocol": opts.protocol,
+        "progfusion": _versions()["progfusion"],
+    }
+
+
+def _start_record(opts: RunOptions, preset: dict | None, root_seed: int) -> int:
+    """Append this command's entry to ``run.json``; return its index."""
+    entry = {
+        "command": " ".join(["progfusion", *sys.argv[1:]]),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "preset": preset,
+        "options": {k: str(v) for k, v in asdict(opts).items()},
+        "root_seed": root_seed,
         "device": opts.device,
         "device_name": _device_name(opts.device),
         "versions": _versions(),
         "python": platform.python_version(),
-        "wall_seconds": {**previous.get("wall_seconds", {}), **timings},
+        "wall_seconds": {},
     }
-    atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return append_run(opts.out, entry)
 
 
 def _print_summary(lines: list[str], counts: dict[str, int], echo: Callable[[str], None]) -> None:
@@ -102,19 +114,28 @@ def _print_summary(lines: list[str], counts: dict[str, int], echo: Callable[[str
 def run_figures(
     figures: Sequence[str], preset: Preset, opts: RunOptions, echo: Callable[[str], None] = print
 ) -> dict[str, float]:
-    """Regenerate ``figures`` (a subset of 4, 7, 8) into ``opts.out``; return wall times.
+    """Regenerate ``figures`` (a subset of 4, 7, 8 and ``"gap"``, the gap study) into
+    ``opts.out``; return wall times.
 
-    With ``opts.scheduler``, one Dask client serves every sweep of the call and is
-    closed at the end.
+    Before anything is trained, ``opts.out`` is checked and claimed for this
+    configuration (:func:`~progfusion.experiments.folder.prepare_folder`: a
+    ``FolderError`` if it holds another, unless ``opts.force``), and this command
+    gets its own entry in ``run.json``. With ``opts.scheduler``, one Dask client
+    serves every sweep of the call and is closed at the end.
     """
-    with open_executors(opts.workers, opts.scheduler) as executors:
-        opts.out.mkdir(parents=True, exist_ok=True)
-        return _run_figures(figures, preset, opts, echo, executors)
+    if any(f not in (*FIGURES, "gap") for f in figures):
+        raise ValueError(f"figures must be among {(*FIGURES, 'gap')}, got {list(figures)}")
+    studies = preset.studies(seed=opts.seed, protocol=opts.protocol)  # sizes checked here
+    with open_executors(opts.workers, opts.scheduler) as executors:  # a local pool starts lazily
+        prepare_folder(opts.out, _configuration(preset, opts), force=opts.force)
+        entry = _start_record(
+            opts, preset.as_dict(seed=opts.seed, protocol=opts.protocol), opts.seed
+        )
+        return _run_figures(figures, preset, studies, opts, echo, executors, entry)
 
 
-def _run_figures(figures, preset, opts, echo, executors) -> dict[str, float]:
+def _run_figures(figures, preset, studies, opts, echo, executors, entry) -> dict[str, float]:
     timings: dict[str, float] = {}
-    studies = preset.studies(seed=opts.seed, protocol=opts.protocol)
     grid = None
     for figure in figures:
         start = time.perf_counter()
@@ -129,11 +150,13 @@ def _run_figures(figures, preset, opts, echo, executors) -> dict[str, float]:
                 steps = _sweep("figure7b", studies["figure7b"], opts, executors)
                 plt.close(fig7_8.draw7(grid, steps, opts.out))
                 _print_summary(fig7_8.summary7(grid, steps), _counts(grid, steps), echo)
-            else:
+            if figure == "8" or ("8" not in figures and (opts.out / "figure8.csv").is_file()):
+                # Figure 8 is Figure 7's models: redrawn whenever Figure 7's table is remade
                 table8 = fig7_8.robustness_table(grid)
                 atomic_write_text(opts.out / "figure8.csv", table8.to_csv(index=False))
                 plt.close(fig7_8.draw8(table8, opts.out))
-                _print_summary(fig7_8.summary8(table8), _counts(table8), echo)
+                if figure == "8":
+                    _print_summary(fig7_8.summary8(table8), _counts(table8), echo)
         elif figure == "gap":
             from .gap_run import run_gap
 
@@ -144,7 +167,7 @@ def _run_figures(figures, preset, opts, echo, executors) -> dict[str, float]:
         else:
             raise ValueError(f"figure must be one of {(*FIGURES, 'gap')}, got {figure!r}")
         timings[f"figure{figure}"] = round(time.perf_counter() - start, 2)
-        _record(opts, preset, timings)
+        update_run(opts.out, entry, {"wall_seconds": timings})
     return timings
 
 
@@ -172,14 +195,22 @@ def run_study_file(
     """
     study = load_study(path)
     study = study.with_(trials=trials or study.trials, seed=study.seed if seed is None else seed)
-    opts.out.mkdir(parents=True, exist_ok=True)
+    configuration = {
+        "study": study.name,
+        "study_config": study_fingerprint(study, study.name),
+        "root_seed": study.seed,
+        "progfusion": _versions()["progfusion"],
+    }
     start = time.perf_counter()
     with open_executors(opts.workers, opts.scheduler) as executors:
+        prepare_folder(opts.out, configuration, force=opts.force)
+        entry = _start_record(opts, None, study.seed)
         table = _sweep(study.name, study, opts, executors)
+    seconds = time.perf_counter() - start
+    update_run(opts.out, entry, {"wall_seconds": {study.name: round(seconds, 2)}})
     atomic_write_text(opts.out / f"{study.name}.toml", study_to_toml(study))
     metric = metric_of(study.task.objective)
     keys = [*study.grid, "trial"]
-    seconds = time.perf_counter() - start
     echo(f"study {study.name}: {len(table)} models ({_counts(table)}) in {seconds:.1f} s")
     if not (table["status"] == "ok").any():
         echo("  no model finished: see the error column of the table")

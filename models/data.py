@@ -19,7 +19,12 @@ __all__ = ["Split", "ModelData", "stack_splits"]
 
 
 def _as_tensor(x: np.ndarray | Tensor) -> Tensor:
-    return x if isinstance(x, Tensor) else torch.from_numpy(np.ascontiguousarray(x))
+    """A tensor as it is; a numpy array as a tensor sharing its memory; else a ValueError."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(x))
+    raise ValueError(f"split: expected tensors or numpy arrays, got {type(x).__name__}")
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,11 @@ class Split:
 
     inputs: tuple[Tensor, ...]
     target: Tensor
+
+    def __post_init__(self) -> None:
+        """Numpy arrays given directly are taken as tensors (no copy), as :meth:`of` does."""
+        object.__setattr__(self, "inputs", tuple(_as_tensor(x) for x in self.inputs))
+        object.__setattr__(self, "target", _as_tensor(self.target))
 
     @classmethod
     def of(cls, inputs: Sequence[np.ndarray | Tensor], target: np.ndarray | Tensor) -> Split:

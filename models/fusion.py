@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from torch import Tensor, nn
 
 from .layers import Concat, Features
@@ -39,14 +40,25 @@ def check_modalities(inputs: Any, n: int, keys: tuple[str, ...] | None) -> list[
             )
         if set(inputs) != set(keys):
             raise ValueError(f"inputs: expected modalities {sorted(keys)}, got {sorted(inputs)}")
-        return [inputs[k] for k in keys]
+        return _tensors([inputs[k] for k in keys])
     if isinstance(inputs, Tensor) or not isinstance(inputs, Sequence):
         raise ValueError(
             f"inputs: expected a sequence of {n} modality tensors, got {type(inputs).__name__}"
         )
     if len(inputs) != n:
         raise ValueError(f"inputs: expected {n} modalities, got {len(inputs)}")
-    return list(inputs)
+    return _tensors(list(inputs))
+
+
+def _tensors(xs: list) -> list[Tensor]:
+    """``xs`` unchanged if every modality is a tensor; else a ValueError naming the first."""
+    for i, x in enumerate(xs):
+        if not isinstance(x, Tensor):
+            hint = " (convert it with torch.from_numpy)" if isinstance(x, np.ndarray) else ""
+            raise ValueError(
+                f"inputs: modality {i} must be a torch.Tensor, got {type(x).__name__}{hint}"
+            )
+    return xs
 
 
 def encoder_container(encoders: Any) -> nn.ModuleDict | nn.ModuleList:

@@ -46,6 +46,8 @@ from .protocol import TrainConfig, batch_indices, epoch_permutation, model_seeds
 __all__ = [
     "COMPILE_MODES",
     "ModelResult",
+    "TRAIN_DTYPES",
+    "check_device",
     "train_stack",
     "build_model",
     "stack_path",
@@ -410,7 +412,7 @@ def train_stack(
     if len(seeds) == 0:
         return []
     _check_arguments(seeds, data, config, lrs, init=init, path=path, compile=compile)
-    device = torch.device(device)
+    device = check_device(device, dtype)
     forward, flat = _initialise(factory, seeds, init=init, path=path, device=device, mode=compile)
     models = _stage(flat, seeds, data, config, lrs, device=device, dtype=dtype)
     results = [ModelResult(seed=int(s)) for s in seeds]
@@ -451,6 +453,10 @@ def _check_arguments(
         raise ValueError(f"init must be 'factory' or 'hashed', got {init!r}")
     if path not in ("auto", "fast", "vmap"):
         raise ValueError(f"path must be 'auto', 'fast' or 'vmap', got {path!r}")
+    for j, d in enumerate(data):
+        if not isinstance(d, ModelData):
+            raise ValueError(f"data: model {j}'s data must be a ModelData, got {type(d).__name__}")
+        _check_targets(d, config.objective, j)
     if config.protocol == "early-stopping" and any(d.val is None for d in data):
         raise ValueError("data: the early-stopping protocol needs a validation split (val)")
     if config.noise_levels and any(d.corrupted_test is None for d in data):
@@ -459,6 +465,60 @@ def _check_arguments(
         raise ValueError(
             f"compile must be None or one of {', '.join(COMPILE_MODES)}; got {compile!r}"
         )
+
+
+#: Dtypes training runs in on every device; half precisions only on a GPU (on a CPU
+#: float16 matrix products and Adam's small updates lose every model to rounding).
+TRAIN_DTYPES = (torch.float32, torch.float64)
+GPU_ONLY_DTYPES = (torch.float16, torch.bfloat16)
+
+
+def check_device(device: str | torch.device, dtype: torch.dtype) -> torch.device:
+    """``device`` as a ``torch.device`` that exists here and can train in ``dtype``.
+
+    Raises a ValueError naming ``device`` (not a device name; CUDA asked for
+    where none is available, or an index beyond the GPUs there) or ``dtype`` (not
+    a floating dtype; float16 or bfloat16 on a CPU).
+    """
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r} ({exc})"
+        ) from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {str(device)!r}: no CUDA GPU is available here (use 'cpu')")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device {str(device)!r}: only {torch.cuda.device_count()} CUDA GPU(s) here"
+            )
+    allowed = TRAIN_DTYPES + (GPU_ONLY_DTYPES if device.type == "cuda" else ())
+    if dtype not in allowed:
+        names = ", ".join(str(d).removeprefix("torch.") for d in allowed)
+        raise ValueError(f"dtype {dtype} cannot train on {device.type}: use one of {names}")
+    return device
+
+
+def _check_targets(data: ModelData, objective: str, j: int) -> None:
+    """Targets that fit ``objective``: (n,) integer labels >= 0, or (n, k) floats."""
+    for name in ("train", "val", "test"):
+        split = getattr(data, name)
+        if split is None:
+            continue
+        y = split.target
+        if objective == "classification" and (
+            y.dim() != 1 or y.is_floating_point() or y.dtype == torch.bool or bool((y < 0).any())
+        ):
+            raise ValueError(
+                f"data: model {j}'s {name} target must be (n,) integer class labels >= 0 for "
+                f"the classification objective, got {tuple(y.shape)} {y.dtype}"
+            )
+        if objective == "regression" and (y.dim() != 2 or not y.is_floating_point()):
+            raise ValueError(
+                f"data: model {j}'s {name} target must be (n, k) floats for the regression "
+                f"objective, got {tuple(y.shape)} {y.dtype}"
+            )
 
 
 def _initialise(

@@ -9,8 +9,8 @@ only read is made once per session, here:
   ``run.json`` and the tables) takes ``tiny_run_copy``;
 - ``tiny_run_two_workers``: ``figure 7`` then ``figure 8`` with ``--workers 2``,
   and the worker count of every executor made;
-- ``tiny_run_seed1``: a copy of ``tiny_run`` in which ``figure 7 --seed 1`` ran,
-  and the size of every stack it trained.
+- ``tiny_run_seed1``: a copy of ``tiny_run`` in which ``figure 7 --seed 1 --force``
+  ran (discarding seed 0's results), and the size of every stack it trained.
 
 Tests that check a behaviour of a run itself (resuming, killing, a Dask cluster,
 a second run of the same seed) still make their own runs.
@@ -68,8 +68,8 @@ def tiny_run_two_workers(tmp_path_factory) -> TinyRun:
 
 @pytest.fixture(scope="session")
 def tiny_run_seed1(tiny_run: Path, tmp_path_factory) -> TinyRun:
-    """``figure 7 --seed 1`` run in a copy of ``tiny_run`` (seed 0's rows in the same folder)."""
+    """``figure 7 --seed 1 --force`` run in a copy of ``tiny_run`` (which held seed 0)."""
     out = Path(shutil.copytree(tiny_run, tmp_path_factory.mktemp("tiny_run_seed1") / "run"))
     with counting_training() as trained:
-        assert main(tiny_argv(out, "--seed", "1", command=("figure", "7"))) == 0
+        assert main(tiny_argv(out, "--seed", "1", "--force", command=("figure", "7"))) == 0
     return TinyRun(out, trained=trained)

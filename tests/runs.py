@@ -20,8 +20,11 @@ from progfusion.experiments import run as run_module
 
 __all__ = [
     "TABLES",
+    "alive",
+    "descendants",
     "run_and_kill",
-    "TIMING",
+    "start_run",
+    "wait_for_part",
     "TinyRun",
     "counting_training",
     "no_training",
@@ -31,8 +34,6 @@ __all__ = [
 
 #: The tables of ``progfusion figures``.
 TABLES = ("figure4", "figure7", "figure7b", "figure8")
-#: Wall time of a shard: the one column allowed to differ between runs.
-TIMING = "shard_seconds"
 
 
 def tiny_argv(out: Path, *args: str, command=("figures",), workers: int = 1) -> list[str]:
@@ -43,10 +44,9 @@ def tiny_argv(out: Path, *args: str, command=("figures",), workers: int = 1) -> 
     ]  # fmt: skip
 
 
-def read_table(out: Path, name: str, *, timing: bool = False) -> pd.DataFrame:
-    """``<out>/<name>.csv``, without the timing column unless ``timing``."""
-    table = pd.read_csv(out / f"{name}.csv")
-    return table if timing else table.drop(columns=TIMING, errors="ignore")
+def read_table(out: Path, name: str) -> pd.DataFrame:
+    """``<out>/<name>.csv`` (no column differs between two runs of one command)."""
+    return pd.read_csv(out / f"{name}.csv")
 
 
 def _patched_training(calls: list[int], *, train: bool):
@@ -88,24 +88,67 @@ class TinyRun:
     pools: list[int] = field(default_factory=list)  # workers of each executor made
 
 
+def start_run(argv: list[str]) -> subprocess.Popen:
+    """``progfusion ARGV`` in a subprocess (stderr piped, as text)."""
+    command = [sys.executable, "-m", "progfusion.figures.cli", *argv]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_part(proc: subprocess.Popen, parts: Path, *, timeout_s: float = 180) -> bool:
+    """Wait until a part file is in ``parts`` (True) or ``proc`` has ended (False)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        if any(parts.glob("part-*.csv")):
+            return True
+        time.sleep(0.005)
+    raise AssertionError(f"no part file appeared in {parts} within {timeout_s:.0f} s")
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live (not zombie) process below ``pid``, read from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    """Those of ``pids`` still running (zombies count as ended)."""
+    running = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            running.add(pid)
+    return running
+
+
 def run_and_kill(argv: list[str], parts: Path, *, timeout_s: float = 180) -> int | None:
     """Run ``progfusion ARGV`` in a subprocess; SIGKILL it once a part file is in ``parts``.
 
     Returns the exit status the process had *before* the kill (None: it was killed).
     """
-    command = [sys.executable, "-m", "progfusion.figures.cli", *argv]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + timeout_s
+    proc = start_run(argv)
     try:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                return proc.returncode
-            if any(parts.glob("part-*.csv")):
-                proc.send_signal(signal.SIGKILL)
-                proc.wait(timeout=30)
-                return None
-            time.sleep(0.005)
-        raise AssertionError(f"no part file appeared in {parts} within {timeout_s:.0f} s")
+        if not wait_for_part(proc, parts, timeout_s=timeout_s):
+            return proc.returncode
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        return None
     finally:
         if proc.poll() is None:
             proc.kill()

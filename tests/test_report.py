@@ -91,9 +91,7 @@ def test_report_end_to_end(tiny_run: Path, tiny_run_copy: Path) -> None:
         assert main(tiny_argv(out, command=("report",))) == 0
     assert calls == []  # the figures' tables are reused
     for name in TABLES:
-        pd.testing.assert_frame_equal(
-            read_table(out, name, timing=True), read_table(tiny_run, name, timing=True)
-        )
+        pd.testing.assert_frame_equal(read_table(out, name), read_table(tiny_run, name))
     text = (out / "REPORT.md").read_text()
     for heading in ("## Empirical claims", "## Theoretical claims", "## Errata"):
         assert heading in text

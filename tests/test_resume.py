@@ -47,13 +47,13 @@ CPU_CHUNK = 128  # the command line's models per stack on a CPU
 
 def test_rerunning_a_finished_run_trains_nothing(tiny_run_copy: Path) -> None:
     out = tiny_run_copy
-    before = {name: read_table(out, name, timing=True) for name in TABLES}
+    before = {name: read_table(out, name) for name in TABLES}
     parts = sorted(p.name for p in out.rglob("part-*.csv"))
     with no_training() as calls:
         assert main(tiny_argv(out)) == 0
     assert calls == []
     for name in TABLES:  # identical, timing column included: nothing was retrained
-        pd.testing.assert_frame_equal(read_table(out, name, timing=True), before[name])
+        pd.testing.assert_frame_equal(read_table(out, name), before[name])
     assert sorted(p.name for p in out.rglob("part-*.csv")) == parts
     for n in ("4", "7", "8"):
         assert (out / f"figure{n}.png").is_file()
@@ -63,11 +63,11 @@ def test_trials_down_trains_nothing_and_trials_up_reuses_the_done_trials(
     tiny_run: Path, tiny_run_copy: Path
 ) -> None:
     out, command = tiny_run_copy, ("figure", "7")
-    two = {name: read_table(tiny_run, name, timing=True) for name in FIGURE7}  # trials 0 and 1
+    two = {name: read_table(tiny_run, name) for name in FIGURE7}  # trials 0 and 1
     with no_training() as calls:
         assert main(tiny_argv(out, "--trials", "1", command=command)) == 0
     assert calls == []  # fewer trials: all done already
-    one = {name: read_table(out, name, timing=True) for name in FIGURE7}
+    one = {name: read_table(out, name) for name in FIGURE7}
     for name in FIGURE7:
         trial0 = two[name][two[name]["trial"] == 0].reset_index(drop=True)
         pd.testing.assert_frame_equal(one[name], trial0)
@@ -76,7 +76,7 @@ def test_trials_down_trains_nothing_and_trials_up_reuses_the_done_trials(
         assert main(tiny_argv(out, "--trials", "3", command=command)) == 0
     assert sum(calls) == len(one["figure7"]) + len(one["figure7b"])  # only trial 2
     for name in FIGURE7:
-        three = read_table(out, name, timing=True)
+        three = read_table(out, name)
         assert len(three) == 3 * len(one[name])
         done = three[three["trial"] < 2].reset_index(drop=True)
         pd.testing.assert_frame_equal(done, two[name])  # reused, not retrained
@@ -85,15 +85,50 @@ def test_trials_down_trains_nothing_and_trials_up_reuses_the_done_trials(
         assert main(tiny_argv(out, "--trials", "2", command=command)) == 0
     assert calls == []
     for name in FIGURE7:
-        pd.testing.assert_frame_equal(read_table(out, name, timing=True), two[name])
+        pd.testing.assert_frame_equal(read_table(out, name), two[name])
 
 
-def test_another_seed_in_the_same_folder_trains_afresh_and_hides_the_old_rows(
+def test_another_seed_in_the_same_folder_is_refused_in_one_line(
+    tiny_run_copy: Path, capsys
+) -> None:
+    out = tiny_run_copy
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    with no_training() as calls, pytest.raises(SystemExit) as exc:
+        main(tiny_argv(out, "--seed", "1", command=("figure", "4")))
+    assert exc.value.code == 2 and calls == []
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    for words in ("root_seed 0", "root_seed 1", "another --out", "--force"):
+        assert words in err, words
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
+@pytest.mark.parametrize(
+    ("preset", "protocol", "words"),
+    [
+        ("tiny", "fixed-steps", "protocol early-stopping"),
+        ("quick", "early-stopping", "preset tiny"),
+    ],
+)
+def test_another_protocol_or_preset_in_the_same_folder_is_refused(
+    tiny_run_copy: Path, preset, protocol, words, capsys
+) -> None:
+    argv = ["figure", "8", "--preset", preset, "--protocol", protocol, "--out", str(tiny_run_copy)]
+    with no_training() as calls, pytest.raises(SystemExit) as exc:
+        main([*argv, "--workers", "1", "--quiet"])
+    assert exc.value.code == 2 and calls == []
+    err = capsys.readouterr().err
+    assert words in err and "root_seed" not in err  # only what differs is named
+
+
+def test_force_discards_another_seeds_results_and_trains_afresh(
     tiny_run: Path, tiny_run_seed1: TinyRun
 ) -> None:
-    # tiny_run_seed1: figure 7 --seed 1 in a copy of tiny_run (root seed 0's rows there)
+    # tiny_run_seed1: figure 7 --seed 1 --force in a copy of tiny_run (root seed 0's there)
     seed0 = {name: read_table(tiny_run, name) for name in FIGURE7}
     assert sum(tiny_run_seed1.trained) == sum(len(seed0[name]) for name in FIGURE7)  # all new
+    for gone in ("figure4.csv", "figure4.parts", "figure4.png", "figure8.csv", "figure8.png"):
+        assert not (tiny_run_seed1.out / gone).exists(), gone  # seed 0's, discarded
     for name in FIGURE7:
         seed1 = read_table(tiny_run_seed1.out, name)
         assert list(seed1["job_id"]) == list(seed0[name]["job_id"])

@@ -188,7 +188,7 @@ def _flaky(real, fail_on: str, times: int, calls: dict[str, int]):
 def clean_table(tmp_path_factory) -> pd.DataFrame:
     table = _sweep_table(tmp_path_factory.mktemp("clean"), "clean")
     assert set(table["status"]) <= {"ok", "diverged"}
-    return table.drop(columns="shard_seconds")
+    return table
 
 
 def test_a_shard_failing_once_is_retried_and_gives_the_clean_rows(
@@ -201,7 +201,7 @@ def test_a_shard_failing_once_is_retried_and_gives_the_clean_rows(
     assert calls[target] == 2
     assert all(n == 1 for k, n in calls.items() if k != target)
     assert "error" not in table.columns
-    pd.testing.assert_frame_equal(table.drop(columns="shard_seconds"), clean_table)
+    pd.testing.assert_frame_equal(table, clean_table)
 
 
 def test_a_shard_failing_twice_is_marked_failed_and_a_rerun_retries_it(
@@ -215,7 +215,7 @@ def test_a_shard_failing_twice_is_marked_failed_and_a_rerun_retries_it(
     failed = table[table["job_id"] == target]
     assert list(failed["status"]) == ["failed"]
     assert "RuntimeError: planted failure 2" in failed["error"].iloc[0]
-    others = table[table["job_id"] != target].drop(columns=["shard_seconds", "error"])
+    others = table[table["job_id"] != target].drop(columns=["error"])
     expected = clean_table[clean_table["job_id"] != target]
     pd.testing.assert_frame_equal(
         others.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False
@@ -226,9 +226,7 @@ def test_a_shard_failing_twice_is_marked_failed_and_a_rerun_retries_it(
     rerun = _sweep_table(tmp_path, "t", _flaky(real, target, 0, calls), monkeypatch)
     assert calls == {target: 1}
     assert set(rerun["status"]) <= {"ok", "diverged"}
-    pd.testing.assert_frame_equal(
-        rerun.drop(columns=["shard_seconds", "error"], errors="ignore"), clean_table
-    )
+    pd.testing.assert_frame_equal(rerun.drop(columns=["error"], errors="ignore"), clean_table)
 
 
 def test_retry_rounds_ask_the_executor_factory_again(tmp_path, monkeypatch) -> None:

@@ -31,6 +31,7 @@ from progfusion.models.training import stack_path
 from torch import nn
 
 from tests.helpers import assert_close, global_rng_untouched
+from tests.runs import counting_training
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
 TINY_TASK = LatentTask(n_train=96, n_val=32, n_test=64)
@@ -192,9 +193,7 @@ def test_a_table_kept_in_memory_equals_the_one_written_to_disk(tmp_path: Path) -
     study = _study(grid={"R": [1, 2]}, trials=1)
     in_memory = run_study(study, progress=False)
     on_disk = run_study(study, tmp_path, progress=False)
-    pd.testing.assert_frame_equal(
-        in_memory.drop(columns="shard_seconds"), on_disk.drop(columns="shard_seconds")
-    )
+    pd.testing.assert_frame_equal(in_memory, on_disk, check_exact=True)
     assert (tmp_path / "t.csv").is_file()
     assert (in_memory["status"] == "ok").all()
     # R = 1 is the base model: pro equals late exactly (c = 0)
@@ -206,10 +205,11 @@ def test_a_user_design_trains_through_vmap_and_equals_the_model_trained_alone() 
     gated_pro = resolve_reference(f"{EXAMPLES / 'gated_fusion.py'}:gated_pro")
     assert stack_path(gated_pro((16, 16), 1, width=4, R=2)) == "vmap"
     study = _study(designs=(gated_pro,), grid={"R": [2]}, trials=3)
-    stacked = run_study(study, chunk=3, progress=False)
-    alone = run_study(study, chunk=1, progress=False)
-    assert (stacked["status"] == "ok").all() and stacked["shard_seconds"].nunique() == 1
-    assert alone["shard_seconds"].nunique() == 3
+    with counting_training() as stacks:
+        stacked = run_study(study, chunk=3, progress=False)
+        alone = run_study(study, chunk=1, progress=False)
+    assert stacks == [3, 1, 1, 1]  # one stack of three, then three alone
+    assert (stacked["status"] == "ok").all()
     assert_close(stacked["test_mse"].to_numpy(), alone["test_mse"].to_numpy(), dtype="float32")
     assert stacked["test_mse"].nunique() == 3  # three different models, not one repeated
 

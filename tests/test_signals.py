@@ -1,0 +1,169 @@
+"""Stopping a run (issue 15): SIGINT, SIGTERM, a second signal, SIGKILL.
+
+Checked in this process, deterministically: on a pool, the first signal cancels
+the shards not started, announces the running ones in one line, keeps their rows
+and raises ``Interrupted`` (exit code 130 or 143). With real processes
+(``figure 7 --workers 2`` on the tiny preset): SIGINT and SIGTERM end the run
+with 130 and 143, one message and no traceback, and the run resumed gives the
+uninterrupted run's tables byte for byte; a second SIGINT abandons at once; after
+SIGKILL of the main process no worker survives.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from progfusion.experiments import run as run_module
+from progfusion.experiments import signals
+from progfusion.experiments.executors import PARENT_POLL_S, Executors
+from progfusion.experiments.run import Shard, run_sweep
+from progfusion.experiments.store import ResultsStore
+from progfusion.figures.cli import main
+
+from tests.runs import alive, descendants, start_run, tiny_argv, wait_for_part
+
+pytestmark = pytest.mark.skipif(
+    sys.platform != "linux", reason="real signals, and /proc to find the workers"
+)
+
+FIGURE7 = ("figure7", "figure7b")
+ARGV = ("figure", "7")
+#: How long a worker may outlive its parent (the issue's bound; workers check every 0.25 s).
+ORPHAN_LIMIT_S = 5.0
+
+
+# --- in this process ------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _handlers_restored():
+    """``stop_on_signals`` leaves its handlers after an interruption: put pytest's back."""
+    previous = {s: signal.getsignal(s) for s in signals.STOP_SIGNALS}
+    yield
+    for s, handler in previous.items():
+        signal.signal(s, handler)
+
+
+def _shard(name: str) -> Shard:
+    job = SimpleNamespace(job_id=name, row=lambda: {"job_id": name})
+    return Shard((job,))
+
+
+def test_a_first_signal_finishes_the_running_shards_and_cancels_the_rest(
+    tmp_path: Path, monkeypatch
+) -> None:
+    started, go, announced, lines = threading.Semaphore(0), threading.Event(), threading.Event(), []
+
+    def run_shard(shard):
+        started.release()
+        go.wait()
+        return [{"job_id": shard.jobs[0].job_id, "status": "ok"}]
+
+    def write(line, file=None):
+        lines.append(line)
+        announced.set()
+
+    def signal_then_release() -> None:
+        started.acquire()
+        started.acquire()  # both workers busy; the third shard waits in the queue
+        os.kill(os.getpid(), signal.SIGINT)
+        announced.wait(60)
+        go.set()
+
+    monkeypatch.setattr(run_module, "run_shard", run_shard)
+    monkeypatch.setattr(run_module, "tqdm", SimpleNamespace(write=write))
+    store = ResultsStore(tmp_path, "t", "cfg", ["a", "b", "c"])
+    pool = Executors(lambda: cf.ThreadPoolExecutor(max_workers=2))
+    helper = threading.Thread(target=signal_then_release)
+    helper.start()
+    with pytest.raises(signals.Interrupted) as exc, signals.stop_on_signals():
+        run_sweep([_shard(n) for n in "abc"], store, executor_factory=pool)
+    helper.join()
+    assert exc.value.exit_code == 130
+    assert lines == ["finishing 2 running shards, Ctrl-C again to abandon them"]
+    assert store.done() == {"a", "b"}  # the running ones were kept, the queued one never ran
+
+
+def test_outside_a_pool_the_first_signal_stops_at_once(tmp_path: Path, monkeypatch) -> None:
+    def run_shard(shard):
+        os.kill(os.getpid(), signal.SIGTERM)  # arrives while this shard trains
+        time.sleep(60)  # never reached: the handler raises first
+        return []
+
+    monkeypatch.setattr(run_module, "run_shard", run_shard)
+    store = ResultsStore(tmp_path, "t", "cfg", ["a"])
+    with pytest.raises(signals.Interrupted) as exc, signals.stop_on_signals():
+        run_sweep([_shard("a")], store, executor_factory=lambda: None)
+    assert exc.value.exit_code == 143 and store.done() == set()
+
+
+# --- real processes -------------------------------------------------------------------------
+
+
+def _stop(out: Path, *signums: int) -> tuple[int, str, set[int]]:
+    """Start ``figure 7 --workers 2``, send ``signums`` once a part is written; return
+    its exit code, stderr and the worker processes it had."""
+    proc = start_run(tiny_argv(out, command=ARGV, workers=2))
+    try:
+        assert wait_for_part(proc, out / "figure7.parts"), proc.stderr.read()
+        workers = descendants(proc.pid)
+        for i, signum in enumerate(signums):
+            if i:  # a second signal: once the first has been seen (its line, or the end)
+                proc.stderr.readline()
+            proc.send_signal(signum)
+        err = proc.stderr.read()
+        return proc.wait(timeout=120), err, workers
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+
+
+def _assert_no_survivors(workers: set[int]) -> None:
+    deadline = time.monotonic() + ORPHAN_LIMIT_S
+    while alive(workers) and time.monotonic() < deadline:
+        time.sleep(PARENT_POLL_S)
+    assert not alive(workers), f"workers outlived the run: {sorted(alive(workers))}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_the_run_and_the_resumed_tables_are_byte_identical(
+    signum, code, tiny_run: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    status, err, workers = _stop(out, signum)
+    assert status == code, err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert signal.Signals(signum).name in last and "rerun the same command to resume" in last
+    _assert_no_survivors(workers)
+    assert main(tiny_argv(out, command=ARGV)) == 0  # resume, in one process
+    for name in FIGURE7:
+        assert (out / f"{name}.csv").read_bytes() == (tiny_run / f"{name}.csv").read_bytes()
+
+
+@pytest.mark.slow
+def test_a_second_sigint_abandons_at_once_without_a_traceback(tmp_path: Path) -> None:
+    status, err, workers = _stop(tmp_path / "run", signal.SIGINT, signal.SIGINT)
+    assert status == 130, err
+    assert "Traceback" not in err and "rerun the same command to resume" in err
+    assert len(err.strip().splitlines()) <= 3  # at most: finishing, abandoned/interrupted
+    _assert_no_survivors(workers)
+
+
+@pytest.mark.slow
+def test_no_worker_outlives_a_sigkill_of_the_run(tmp_path: Path) -> None:
+    status, _, workers = _stop(tmp_path / "run", signal.SIGKILL)
+    assert status == -signal.SIGKILL
+    assert workers  # the pool's workers (and multiprocessing's resource tracker)
+    _assert_no_survivors(workers)
