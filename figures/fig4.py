@@ -18,6 +18,7 @@ from progfusion.experiments import LatticeTask, Protocol, Study
 from progfusion.experiments.analysis import width_summary
 
 from .plots import plot_accuracy_vs_width
+from .readout import too_few
 from .style import PAPER, TEXT_WIDTH_IN, figsize, use_style
 
 __all__ = ["SIZES", "study", "draw", "summary_lines", "PANELS"]
@@ -94,14 +95,39 @@ def draw(table: pd.DataFrame, out: Path | None = None) -> plt.Figure:
 
 
 def summary_lines(table: pd.DataFrame) -> list[str]:
-    """Mean accuracy per design and width, and the pro-late and early-late gaps."""
+    """Mean test accuracy per panel, width and design, beside n and the majority class.
+
+    Each panel: a header naming what to read the numbers against (the majority-class
+    accuracy, the task's chance baseline; the paper prints no values for Figure 4,
+    only its plot and three sentences, which the report tests), then one line per
+    width with each design's mean and 95% interval (or, with fewer than 5 trials, a
+    warning instead of the intervals). At most 80 columns.
+    """
     s = width_summary(table)
+    ok = table[table["status"] == "ok"]
     lines = []
     for panel, g in s.groupby("panel"):
-        lines.append(f"Figure 4 ({panel}) {PANELS[panel]}: mean test accuracy [95% CI]")
+        designs = list(dict.fromkeys(g["design"]))
+        majority = float(ok.loc[ok["panel"] == panel, "majority"].mean())
+        n = int(g["n"].min())
+        lines += [
+            f"Figure 4 ({panel}) {PANELS[panel]}: test accuracy, mean [95% CI]",
+            f"  read against: majority class {majority:.3f} (chance); n = {n} trials a point",
+            "  paper: no values printed (plot and claims only; see progfusion report)",
+        ]
+        warning = too_few(n, "trials a point")
+        if warning:
+            lines.append(f"  warning: {warning}")
+        lines.append("  " + f"{'d':>4}" + "".join(f"  {d:<20}" for d in designs).rstrip())
         for width, w in g.groupby("width"):
-            cells = "  ".join(
-                f"{r.design} {r.mean:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]" for r in w.itertuples()
-            )
-            lines.append(f"  d={width:<4d} {cells}")
+            by = w.set_index("design")
+            cells = [_accuracy_cell(by.loc[d]) if d in by.index else "n/a" for d in designs]
+            lines.append("  " + f"{width:>4d}" + "".join(f"  {c:<20}" for c in cells).rstrip())
     return lines
+
+
+def _accuracy_cell(row) -> str:
+    """``0.842 [0.835, 0.849]``, or the mean alone when there are too few trials."""
+    if too_few(int(row["n"])):
+        return f"{row['mean']:.3f}"
+    return f"{row['mean']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
