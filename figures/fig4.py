@@ -19,7 +19,7 @@ from progfusion.experiments.analysis import width_summary
 
 from .plots import plot_accuracy_vs_width
 from .readout import too_few
-from .style import PAPER, TEXT_WIDTH_IN, figsize, use_style
+from .style import GOLDEN_RATIO, PAPER, TEXT_WIDTH_IN, panel_grid, use_style
 
 __all__ = ["SIZES", "study", "draw", "summary_lines", "PANELS"]
 
@@ -76,14 +76,18 @@ def study(
     )
 
 
-def draw(table: pd.DataFrame, out: Path | None = None) -> plt.Figure:
-    """Draw both panels from the table; save PNG and PDF into ``out`` if given."""
+def draw(
+    table: pd.DataFrame, out: Path | None = None, *, width_in: float = TEXT_WIDTH_IN
+) -> plt.Figure:
+    """Draw both panels from the table; save PNG and PDF into ``out`` if given.
+
+    ``width_in``: the figure's width in inches; narrower than two panels, they stack.
+    """
     ok = table[table["status"] == "ok"]
+    nrows, ncols, size = panel_grid(2, width_in=width_in, height_ratio=1 / GOLDEN_RATIO)
     with use_style(PAPER):
-        fig, axes = plt.subplots(
-            1, 2, figsize=figsize(width_in=TEXT_WIDTH_IN, ncols=2), sharey=True
-        )
-        for ax, (panel, title) in zip(axes, PANELS.items(), strict=True):
+        fig, axes = plt.subplots(nrows, ncols, figsize=size, sharey=True, squeeze=False)
+        for ax, (panel, title) in zip(axes.flat, PANELS.items(), strict=True):
             rows = ok[ok["panel"] == panel]
             if len(rows):
                 plot_accuracy_vs_width(ax, table=rows, majority=float(rows["majority"].mean()))

@@ -224,8 +224,7 @@ def summary7(grid: pd.DataFrame, steps: pd.DataFrame | None) -> list[str]:
     r = improvement_readings(late, pro)
     n_cells = len(p.groupby(["eta", "sigma2"]))
     lines = [
-        f"Figure 7(a): pro- against late fusion, n = {s.n_pairs} paired trials "
-        f"({n_cells} cells)",
+        f"Figure 7(a): pro- against late fusion, n = {s.n_pairs} paired trials ({n_cells} cells)",
         *comparison_rows(
             [
                 (

@@ -294,9 +294,7 @@ def plot_improvement_vs_steps(
     extent = np.nanmax(np.abs(t[["mean_improvement", "ci_low", "ci_high"]].to_numpy()))
     extent = 1.1 * extent if np.isfinite(extent) and extent > 0 else 1.0
     ax.set_ylim(-extent, extent)  # symmetric: 0% sits where the right axis has 0.5
-    even = ax.axhline(
-        0.0, color="0.3", linewidth=0.7, linestyle=":", label="break-even: 0% = 0.5"
-    )
+    even = ax.axhline(0.0, color="0.3", linewidth=0.7, linestyle=":", label="break-even: 0% = 0.5")
     _exact_log_ticks(ax, steps, base=10)
     ax.set_xlabel("training steps")
     ax.set_ylabel("MSE improvement of pro (%)")

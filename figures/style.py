@@ -114,8 +114,10 @@ def panel_grid(n: int, *, width_in: float = TEXT_WIDTH_IN, height_ratio: float =
         raise ValueError(f"n must be >= 1, got {n}")
     ncols = max(1, min(n, int(width_in // MIN_PANEL_IN)))
     nrows = -(-n // ncols)
-    return nrows, ncols, figsize(
-        width_in=width_in, nrows=nrows, ncols=ncols, height_ratio=height_ratio
+    return (
+        nrows,
+        ncols,
+        figsize(width_in=width_in, nrows=nrows, ncols=ncols, height_ratio=height_ratio),
     )
 
 
