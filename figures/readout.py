@@ -13,7 +13,7 @@ import math
 
 from progfusion.experiments.metrics import MIN_PAIRS
 
-__all__ = ["comparison_rows", "estimate", "too_few", "pct", "frac"]
+__all__ = ["comparison_rows", "decide_theory", "estimate", "too_few", "pct", "frac"]
 
 
 def pct(x: float) -> str:
@@ -62,3 +62,20 @@ def comparison_rows(rows: list[tuple[str, str, str, str]], indent: int = 2) -> l
         pad + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
         for r in [header, *rows]
     ]
+
+
+def decide_theory(*, quiet: bool = False) -> None:
+    """Decide every theory claim with a progress bar on stderr (one step per claim).
+
+    The results are cached for the process, so the renderers that follow print at
+    once. The bar shows only on a terminal (tqdm's ``disable=None``) and not with
+    ``quiet``; the computations take about 15 s on one core.
+    """
+    from progfusion.theory import claims
+    from tqdm.auto import tqdm
+
+    keys = [c.key for c in claims.CLAIMS]
+    bar = tqdm(keys, desc="theory: deciding claims", unit="claim", disable=True if quiet else None)
+    for key in bar:
+        bar.set_postfix_str(key)
+        claims.evaluate_claims([key])
