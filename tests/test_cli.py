@@ -243,7 +243,9 @@ def test_every_argument_has_help_and_every_option_its_default() -> None:
                 assert "default" in action.help, f"{name} {action.option_strings[0]}: no default"
 
 
-@pytest.mark.parametrize("command", [[], ["figures"], ["figure"], ["study"], ["theory"], ["report"]])
+@pytest.mark.parametrize(
+    "command", [[], ["figures"], ["figure"], ["study"], ["theory"], ["report"]]
+)
 def test_help_is_plain_text_within_80_columns(command, monkeypatch, capsys) -> None:
     monkeypatch.setenv("COLUMNS", "80")
     with pytest.raises(SystemExit):
