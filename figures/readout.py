@@ -5,6 +5,10 @@ everywhere: ``+1.01% [95% CI +0.93, +1.10], n = 2430``. With fewer than
 :data:`~progfusion.experiments.metrics.MIN_PAIRS` values the interval is left out
 and a warning takes its place (a percentile bootstrap of 2-4 values is too narrow
 to trust). Lines are kept within 80 columns.
+
+Written by hand rather than with ``rich``: a few aligned columns need no dependency,
+and progress comes from ``tqdm``, which hides itself off a terminal (README,
+"Choices this package makes").
 """
 
 from __future__ import annotations
