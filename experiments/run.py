@@ -15,8 +15,8 @@ the scheduler itself first reruns the tasks of a worker that died, up to
 from __future__ import annotations
 
 import concurrent.futures as cf
-import threading
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
