@@ -125,9 +125,7 @@ def _plain(counts: dict[str, int]) -> str:
     return ", ".join(f"{v} {k}" for k, v in counts.items()) or "none"
 
 
-def write_report(
-    preset: Preset, opts: RunOptions, *, echo=print, width: int | None = None
-) -> Path:
+def write_report(preset: Preset, opts: RunOptions, *, echo=print, width: int | None = None) -> Path:
     """Run (or reuse) the three figures' sweeps and write ``<out>/REPORT.md``.
 
     Prints (through ``echo``) the headline verdict table, fitted to ``width`` columns
