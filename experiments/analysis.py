@@ -14,6 +14,7 @@ import pandas as pd
 
 from .columns import noise_columns, step_columns
 from .metrics import (
+    MIN_PAIRS,
     delta_auc,
     effective_robustness,
     paired_comparison,
@@ -27,6 +28,7 @@ from .seeds import BOOTSTRAP_SEED
 __all__ = [
     "compare_designs",
     "compare_by_step",
+    "cell_summary",
     "design_comparison",
     "improvement_row",
     "pairs",
@@ -88,17 +90,66 @@ def improvement_summary(late_mse: np.ndarray, pro_mse: np.ndarray) -> Improvemen
     )
 
 
+def cell_summary(
+    per_pair: pd.DataFrame, value: str, keys: Sequence[str] = ("eta", "sigma2"), *, center=0.0
+) -> pd.DataFrame:
+    """Per cell: the mean of ``value`` over its pairs, a 95% bootstrap interval and a sign.
+
+    Parameters
+    ----------
+    per_pair : one row per pair (cell and trial), with ``keys`` and ``value`` columns.
+    value : the column to summarise (e.g. ``"improvement"``, ``"delta_auc"``).
+    keys : the columns that name a cell.
+    center : the value the interval is compared with (0 for differences, 0.5 for a win
+        fraction).
+
+    Returns
+    -------
+    One row per cell: ``keys``, ``value`` (the mean), ``<value>_low``, ``<value>_high``,
+    ``n`` and ``<value>_sign``: +1 if the interval lies wholly above ``center``, -1
+    if wholly below, 0 otherwise and always when ``n`` < :data:`~.metrics.MIN_PAIRS`.
+    The intervals are per cell, each conditional on its cell, with no correction for
+    the number of cells.
+    """
+    rows = []
+    for cell, g in per_pair.groupby(list(keys)):
+        values = g[value].to_numpy(dtype=float)
+        values = values[~np.isnan(values)]
+        if not len(values):
+            continue
+        s = summarise(values, seed=BOOTSTRAP_SEED)
+        sign = 0
+        if s.n >= MIN_PAIRS:
+            sign = 1 if s.ci_low > center else -1 if s.ci_high < center else 0
+        cell = cell if isinstance(cell, tuple) else (cell,)
+        rows.append(
+            {
+                **dict(zip(keys, cell, strict=True)),
+                value: s.mean,
+                f"{value}_low": s.ci_low,
+                f"{value}_high": s.ci_high,
+                "n": s.n,
+                f"{value}_sign": sign,
+            }
+        )
+    columns = [*keys, value, f"{value}_low", f"{value}_high", "n", f"{value}_sign"]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def grid_improvement(table: pd.DataFrame) -> pd.DataFrame:
-    """Per (eta, sigma2) cell: mean percent improvement and win fraction of pro over late."""
+    """Per (eta, sigma2) cell: pro over late, mean percent improvement and win fraction.
+
+    Columns as :func:`cell_summary` gives them, for ``improvement`` (sign against 0)
+    and ``win_fraction`` (ties count half; sign against 0.5), and ``n`` (pairs).
+    """
     p = pairs(table, "test_mse", ["eta", "sigma2", "trial"])
     p["improvement"] = percent_improvement(p["test_mse_late"], p["test_mse_pro"])
-    p["win"] = (p["test_mse_pro"] < p["test_mse_late"]) + 0.5 * (
+    p["win_fraction"] = (p["test_mse_pro"] < p["test_mse_late"]) + 0.5 * (
         p["test_mse_pro"] == p["test_mse_late"]
     )
-    cells = p.groupby(["eta", "sigma2"], as_index=False).agg(
-        improvement=("improvement", "mean"), win_fraction=("win", "mean"), n=("win", "size")
-    )
-    return cells
+    gain = cell_summary(p, "improvement")
+    wins = cell_summary(p, "win_fraction", center=0.5).drop(columns="n")
+    return gain.merge(wins, on=["eta", "sigma2"])
 
 
 def steps_summary(table: pd.DataFrame) -> pd.DataFrame:

@@ -272,6 +272,21 @@ def run_study(
     fingerprint = study_fingerprint(study, table)
     store = ResultsStore(Path(out) if out is not None else None, table, fingerprint, order)
     shards = make_shards(jobs, chunk=chunk, device=device, compile=compile)
-    with tqdm(total=len(jobs), desc=f"{table}: models", unit="model", disable=not progress) as bar:
-        run_sweep(shards, store, executor_factory=executors, progress=bar.update)
+    reused = len(store.done().intersection(order))
+    if progress and reused:  # reused work is said, not counted into the bar's rate
+        where = f" in {out}" if out is not None else ""
+        message = f"{table}: reusing {reused} of {len(jobs)} models already trained{where}"
+        tqdm.write(message, file=sys.stderr)
+    counted = [False]
+
+    def update(n: int) -> None:
+        if counted[0]:
+            bar.update(n)
+        counted[0] = True  # run_sweep's first call counts the reused models: skip it
+
+    with tqdm(
+        total=len(jobs), initial=reused, desc=f"{table}: models", unit="model",
+        disable=not progress or reused == len(jobs),
+    ) as bar:  # fmt: skip
+        run_sweep(shards, store, executor_factory=executors, progress=update)
     return store.rebuild()

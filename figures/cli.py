@@ -1,4 +1,4 @@
-"""The ``progfusion`` command line.
+"""The progfusion command line: the paper's figures, your studies, the theory verdicts.
 
     progfusion figures [--preset quick|paper] [options]   # Figures 4, 7 and 8
     progfusion figure 4|7|8|gap [options]
@@ -18,15 +18,33 @@ same command resumes. A second signal abandons the running shards at once.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+import textwrap
 from importlib import metadata
 from pathlib import Path
 
 __all__ = ["main", "build_parser"]
 
 
+class _Formatter(argparse.HelpFormatter):
+    """Fills each paragraph (blank-line separated) of a description on its own."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        paragraphs = [" ".join(p.split()) for p in text.split("\n\n")]
+        fill = functools.partial(
+            textwrap.fill, width=width, initial_indent=indent, subsequent_indent=indent
+        )
+        return "\n\n".join(fill(p) for p in paragraphs)
+
+
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line and exit code 2."""
+    """An ArgumentParser whose errors are one line and exit code 2, and whose
+    descriptions are plain paragraphs, filled to the terminal's width."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # type: ignore[override]
         sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
@@ -80,16 +98,20 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         "--preset",
         default="quick",
         choices=["quick", "paper", "tiny"],
-        help="experiment sizes: quick (default, minutes on a laptop CPU), "
-        "paper (the paper's scale), tiny (seconds, for tests)",
+        help="experiment sizes (default: quick): quick (minutes on a 2-core CPU: fewer "
+        "trials, a coarser grid, shorter training), paper (the paper's scale, 30 trials a "
+        "cell; sized for a GPU), tiny (seconds; for tests and trying the commands)",
     )
-    parser.add_argument("--trials", type=_positive, help="trials per cell (default: the preset's)")
-    parser.add_argument("--seed", type=_seed, default=0, help="root seed (default 0)")
+    parser.add_argument(
+        "--trials", type=_positive, metavar="N", help="trials per cell (default: the preset's)"
+    )
+    parser.add_argument("--seed", type=_seed, default=0, metavar="S", help="root seed (default: 0)")
     parser.add_argument(
         "--protocol",
         default="early-stopping",
         choices=["early-stopping", "fixed-steps"],
-        help="training protocol of Figures 4, 7(a) and 8 (7(b) is always fixed-steps)",
+        help="training protocol of Figures 4, 7(a) and 8 (default: early-stopping; "
+        "7(b) is always fixed-steps)",
     )
     _machine_options(parser)
 
@@ -100,7 +122,7 @@ def _machine_options(parser: argparse.ArgumentParser) -> None:
         "--device",
         default="auto",
         choices=["cpu", "cuda", "auto"],
-        help="auto: cuda when a GPU is available, else cpu",
+        help="where to train (default: auto, cuda when a GPU is available, else cpu)",
     )
     parser.add_argument(
         "--workers",
@@ -108,7 +130,10 @@ def _machine_options(parser: argparse.ArgumentParser) -> None:
         help="local processes, one thread each (default: one per core on cpu, 1 on cuda)",
     )
     parser.add_argument(
-        "--scheduler", metavar="ADDRESS", help="run shards on a Dask cluster (needs the dask extra)"
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the stacks of models on the Dask cluster at ADDRESS, e.g. "
+        "tcp://host:8786 (default: local processes; needs the dask extra)",
     )
     parser.add_argument(
         "--chunk", type=_positive, help="models per stack (default: 128 on cpu, all on cuda)"
@@ -133,21 +158,28 @@ def _machine_options(parser: argparse.ArgumentParser) -> None:
         help="if --out holds results of another seed, preset, protocol or version, "
         "discard them (default: refuse)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bars (default: shown on a terminal)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="progfusion", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="progfusion", description=__doc__.split("\n\n")[0], epilog=_EPILOG)
     parser.add_argument("--version", action="version", version=f"progfusion {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("figures", help="regenerate Figures 4, 7 and 8")
+    p = sub.add_parser(
+        "figures", help="train and draw Figures 4, 7 and 8", description=_FIGURES_HELP
+    )
     _run_options(p)
-    p = sub.add_parser("figure", help="regenerate one figure")
+    p = sub.add_parser("figure", help="train and draw one figure", description=_FIGURE_HELP)
     p.add_argument(
         "number",
         choices=["4", "7", "8", "gap"],
-        help="gap: the gap study (ours; its own protocols, so --protocol is ignored)",
+        help="4: accuracy against width (lattice task); 7: improvement of pro over late "
+        "fusion over the (eta, sigma2) grid, with 7(b) against training steps; 8: "
+        "robustness of the same models (trains Figure 7(a)'s grid if it is not there); "
+        "gap: the gap study (ours; its own protocols, so --protocol is ignored)",
     )
     _run_options(p)
     p = sub.add_parser(
@@ -160,9 +192,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trials", type=_positive, help="trials per cell (default: the file's)")
     p.add_argument("--seed", type=_seed, help="root seed (default: the file's)")
     _machine_options(p)
-    p = sub.add_parser("plot", help="redraw a figure from its table, without training")
+    p = sub.add_parser(
+        "plot",
+        help="redraw a figure from its table, without training",
+        description="Redraw a figure (PNG and PDF) from its results table alone. "
+        "figure7.csv also draws 7(b) when figure7b.csv lies beside it.",
+    )
     p.add_argument(
-        "table", type=Path, help="figure4.csv, figure7.csv, figure7b.csv, figure8.csv or a study's"
+        "table",
+        type=Path,
+        help="figure4.csv, figure7.csv, figure7b.csv or figure8.csv of a figures run, or "
+        "the <name>.csv of progfusion study (with its <name>.toml beside it)",
     )
     p.add_argument(
         "--out",
@@ -170,26 +210,75 @@ def build_parser() -> argparse.ArgumentParser:
         help="a folder (PNG and PDF written there) or a file name ending in an image format "
         "such as .png, .pdf or .svg (that file only); default: the table's folder",
     )
-    p = sub.add_parser("theory", help="decide the paper's theoretical claims with sympy")
-    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
-    p.add_argument("--write", type=Path, metavar="FILE", help="write the Markdown table to FILE")
-    p.add_argument("--readme", type=Path, metavar="README", help="refresh the table in README")
-    p = sub.add_parser("report", help="write REPORT.md: claims, measurements, verdicts")
+    p = sub.add_parser(
+        "theory",
+        help="decide the paper's theoretical claims with sympy",
+        description="Decide every claim of the appendix by exact computation (sympy, about "
+        "15 s on one core; nothing is trained) and print the verdicts, fitted to the "
+        "terminal's width (80 columns when the output is not a terminal).",
+    )
+    p.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the full Markdown table instead (default: plain text fitted to the terminal)",
+    )
+    p.add_argument(
+        "--write", type=Path, metavar="FILE", help="write the Markdown table to FILE (default: no)"
+    )
+    p.add_argument(
+        "--readme",
+        type=Path,
+        metavar="README",
+        help="replace the table between README's theory-table markers (default: no)",
+    )
+    p = sub.add_parser(
+        "report", help="write REPORT.md: claims, measurements, verdicts", description=_REPORT_HELP
+    )
     _run_options(p)
     p.add_argument(
         "--publish", type=Path, metavar="DIR",
-        help="also copy the run's tables into DIR as .csv.gz (normally docs/results)",
+        help="also copy the run's tables into DIR as .csv.gz, normally docs/results "
+        "(default: not published)",
     )  # fmt: skip
     p.add_argument(
         "--readme", type=Path, metavar="README",
         help="rewrite README's figures and headline blocks from the published tables "
-        "(--publish DIR, else --results); without --publish nothing is trained",
+        "(--publish DIR, else --results); without --publish nothing is trained "
+        "(default: the README is not touched)",
     )  # fmt: skip
     p.add_argument(
         "--results", type=Path, default=Path("docs/results"), metavar="DIR",
         help="the published tables --readme reads (default docs/results)",
     )  # fmt: skip
     return parser
+
+
+_FIGURES_HELP = """\
+Train every model of Figures 4, 7 and 8 and draw them. Trains: Figure 4 (late,
+early and pro-fusion on the lattice task, per width), Figure 7(a) (late and
+pro-fusion over the (eta, sigma2) grid; Figure 8 evaluates these same models on
+noisy inputs) and Figure 7(b) (the fixed-steps runs). Writes into --out:
+figure4/7/8 .png and .pdf, the tables figure4.csv, figure7.csv, figure7b.csv and
+figure8.csv (one row per model), their *.parts/ folders (rows written as each stack
+finishes, so that Ctrl-C keeps them and a rerun resumes) and run.json. Prints each
+figure's numbers beside the paper's, n, the 95% interval and the chance baseline."""
+
+_FIGURE_HELP = """\
+Train and draw one figure (see progfusion figures --help for what it writes).
+figure 7 also trains 7(b), the fixed-steps runs, and its grid is the one Figure 8
+evaluates: after figure 7, figure 8 trains nothing."""
+
+_REPORT_HELP = """\
+Write REPORT.md into --out: the figures, each claim of the paper with its measured
+effect, n, 95% interval and verdict, the theory table and the errata. Reuses the
+tables of an earlier progfusion figures run with the same options in --out
+(trains only what is missing), then decides the theory claims (about 15 s).
+Prints the headline verdict table."""
+
+_EPILOG = """\
+Run "progfusion COMMAND --help" for a command's options and defaults.
+Bad arguments print one line and exit with code 2; Ctrl-C keeps every finished
+result, and rerunning the same command resumes."""
 
 
 def _resolve_device(parser: argparse.ArgumentParser, device: str) -> str:
@@ -315,6 +404,9 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         elif args.command == "theory":
             from progfusion.theory.render import run as run_theory
 
+            from .readout import decide_theory
+
+            decide_theory()
             return run_theory(markdown=args.markdown, write=args.write, readme=args.readme)
         elif args.command == "report":
             from .publish import publish, refresh_readme

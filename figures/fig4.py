@@ -18,7 +18,8 @@ from progfusion.experiments import LatticeTask, Protocol, Study
 from progfusion.experiments.analysis import width_summary
 
 from .plots import plot_accuracy_vs_width
-from .style import PAPER, TEXT_WIDTH_IN, figsize, use_style
+from .readout import too_few
+from .style import GOLDEN_RATIO, PAPER, TEXT_WIDTH_IN, panel_grid, use_style
 
 __all__ = ["SIZES", "study", "draw", "summary_lines", "PANELS"]
 
@@ -75,14 +76,18 @@ def study(
     )
 
 
-def draw(table: pd.DataFrame, out: Path | None = None) -> plt.Figure:
-    """Draw both panels from the table; save PNG and PDF into ``out`` if given."""
+def draw(
+    table: pd.DataFrame, out: Path | None = None, *, width_in: float = TEXT_WIDTH_IN
+) -> plt.Figure:
+    """Draw both panels from the table; save PNG and PDF into ``out`` if given.
+
+    ``width_in``: the figure's width in inches; narrower than two panels, they stack.
+    """
     ok = table[table["status"] == "ok"]
+    nrows, ncols, size = panel_grid(2, width_in=width_in, height_ratio=1 / GOLDEN_RATIO)
     with use_style(PAPER):
-        fig, axes = plt.subplots(
-            1, 2, figsize=figsize(width_in=TEXT_WIDTH_IN, ncols=2), sharey=True
-        )
-        for ax, (panel, title) in zip(axes, PANELS.items(), strict=True):
+        fig, axes = plt.subplots(nrows, ncols, figsize=size, sharey=True, squeeze=False)
+        for ax, (panel, title) in zip(axes.flat, PANELS.items(), strict=True):
             rows = ok[ok["panel"] == panel]
             if len(rows):
                 plot_accuracy_vs_width(ax, table=rows, majority=float(rows["majority"].mean()))
@@ -94,14 +99,39 @@ def draw(table: pd.DataFrame, out: Path | None = None) -> plt.Figure:
 
 
 def summary_lines(table: pd.DataFrame) -> list[str]:
-    """Mean accuracy per design and width, and the pro-late and early-late gaps."""
+    """Mean test accuracy per panel, width and design, beside n and the majority class.
+
+    Each panel: a header naming what to read the numbers against (the majority-class
+    accuracy, the task's chance baseline; the paper prints no values for Figure 4,
+    only its plot and three sentences, which the report tests), then one line per
+    width with each design's mean and 95% interval (or, with fewer than 5 trials, a
+    warning instead of the intervals). At most 80 columns.
+    """
     s = width_summary(table)
+    ok = table[table["status"] == "ok"]
     lines = []
     for panel, g in s.groupby("panel"):
-        lines.append(f"Figure 4 ({panel}) {PANELS[panel]}: mean test accuracy [95% CI]")
+        designs = list(dict.fromkeys(g["design"]))
+        majority = float(ok.loc[ok["panel"] == panel, "majority"].mean())
+        n = int(g["n"].min())
+        lines += [
+            f"Figure 4 ({panel}) {PANELS[panel]}: test accuracy, mean [95% CI]",
+            f"  read against: majority class {majority:.3f} (chance); n = {n} trials a point",
+            "  paper: no values printed (plot and claims only; see progfusion report)",
+        ]
+        warning = too_few(n, "trials a point")
+        if warning:
+            lines.append(f"  warning: {warning}")
+        lines.append("  " + f"{'d':>4}" + "".join(f"  {d:<20}" for d in designs).rstrip())
         for width, w in g.groupby("width"):
-            cells = "  ".join(
-                f"{r.design} {r.mean:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]" for r in w.itertuples()
-            )
-            lines.append(f"  d={width:<4d} {cells}")
+            by = w.set_index("design")
+            cells = [_accuracy_cell(by.loc[d]) if d in by.index else "n/a" for d in designs]
+            lines.append("  " + f"{width:>4d}" + "".join(f"  {c:<20}" for c in cells).rstrip())
     return lines
+
+
+def _accuracy_cell(row) -> str:
+    """``0.842 [0.835, 0.849]``, or the mean alone when there are too few trials."""
+    if too_few(int(row["n"])):
+        return f"{row['mean']:.3f}"
+    return f"{row['mean']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from progfusion.experiments import LatentTask, Protocol, Study
 from progfusion.experiments.analysis import (
+    cell_summary,
     grid_improvement,
     improvement_summary,
     model_robust_auc,
@@ -23,11 +24,13 @@ from progfusion.experiments.analysis import (
     robustness_pairs,
     steps_summary,
 )
-from progfusion.experiments.metrics import summarise
+from progfusion.experiments.metrics import improvement_readings, summarise
 from progfusion.experiments.seeds import BOOTSTRAP_SEED
 
 from .plots import plot_grid_heatmap, plot_improvement_vs_steps
-from .style import PAPER, TEXT_WIDTH_IN, figsize, use_style
+from .readout import comparison_rows, estimate, frac, pct, too_few
+from .style import PAPER, TEXT_WIDTH_IN, panel_grid, use_style
+from .verdicts import figure7_claims
 
 __all__ = ["GRID_SIZES", "STEPS_SIZES", "grid_study", "steps_study", "draw7", "draw8"]
 
@@ -138,28 +141,56 @@ def _save(fig: plt.Figure, out: Path | None, name: str) -> None:
             fig.savefig(Path(out) / f"{name}.{ext}")
 
 
-def draw7(grid: pd.DataFrame, steps: pd.DataFrame | None, out: Path | None = None) -> plt.Figure:
-    """Figure 7: (a) the improvement heatmap; (b) improvement against steps, if given."""
-    ncols = 2 if steps is not None and len(steps) else 1
+def _panels(n: int, width_in: float) -> tuple[plt.Figure, list]:
+    """A figure of ``n`` panels laid out for ``width_in`` (:func:`~.style.panel_grid`)."""
+    nrows, ncols, size = panel_grid(n, width_in=width_in)
+    fig, axes = plt.subplots(nrows, ncols, figsize=size, squeeze=False)
+    axes = list(axes.flat)
+    for extra in axes[n:]:
+        extra.remove()
+    return fig, axes[:n]
+
+
+def draw7(
+    grid: pd.DataFrame,
+    steps: pd.DataFrame | None,
+    out: Path | None = None,
+    *,
+    width_in: float = TEXT_WIDTH_IN,
+) -> plt.Figure:
+    """Figure 7: (a) per cell, the mean improvement and the win fraction of pro over
+    late fusion, a triangle on each cell whose 95% interval excludes 0 (or 0.5);
+    (b) improvement and win fraction against steps, if ``steps`` is given.
+
+    ``width_in``: the figure's width (inches); narrower than three panels, they stack.
+    """
+    with_steps = steps is not None and len(steps) > 0
+    cells = grid_improvement(grid)
     with use_style(PAPER):
-        fig, axes = plt.subplots(1, ncols, figsize=figsize(width_in=TEXT_WIDTH_IN, ncols=2))
-        axes = list(axes) if ncols > 1 else [axes]
-        cells = grid_improvement(grid)
+        fig, axes = _panels(3 if with_steps else 2, width_in)
         plot_grid_heatmap(
-            axes[0], table=cells, value="improvement", cbar_label="MSE improvement of pro (%)"
-        )
-        axes[0].set_title("(a) pro vs late, early stopping")
-        if ncols > 1:
-            plot_improvement_vs_steps(axes[1], table=steps_summary(steps))
-            axes[1].set_title("(b) fixed steps: against training steps")
+            axes[0], table=cells, value="improvement", sign="improvement_sign",
+            cbar_label="mean MSE improvement (%)",
+        )  # fmt: skip
+        axes[0].set_title("(a) improvement of pro over late")
+        plot_grid_heatmap(
+            axes[1], table=cells, value="win_fraction", sign="win_fraction_sign",
+            center=0.5, spread=0.5, cbar_label="fraction of trials pro wins",
+        )  # fmt: skip
+        axes[1].set_title("(a) trials pro wins")
+        if with_steps:
+            plot_improvement_vs_steps(axes[2], table=steps_summary(steps))
+            axes[2].set_title("(b) fixed steps")
         _save(fig, out, "figure7")
     return fig
 
 
-def draw7b(steps: pd.DataFrame, out: Path | None = None) -> plt.Figure:
+def draw7b(
+    steps: pd.DataFrame, out: Path | None = None, *, width_in: float = TEXT_WIDTH_IN
+) -> plt.Figure:
     """Figure 7 (b) alone, from the fixed-steps table: improvement against training steps."""
     with use_style(PAPER):
-        fig, ax = plt.subplots(1, 1, figsize=figsize(width_in=TEXT_WIDTH_IN, ncols=2))
+        fig, (ax,) = _panels(1, width_in)
         plot_improvement_vs_steps(ax, table=steps_summary(steps))
         ax.set_title("(b) fixed steps: against training steps")
         _save(fig, out, "figure7b")
@@ -178,54 +209,128 @@ def robustness_table(grid: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def draw8(table: pd.DataFrame, out: Path | None = None) -> plt.Figure:
-    """Figure 8: per cell, mean Delta robust AUC and mean effective robustness."""
+def draw8(table: pd.DataFrame, out: Path | None = None, *, width_in=TEXT_WIDTH_IN) -> plt.Figure:
+    """Figure 8: per cell, mean Delta robust AUC and mean effective robustness, a
+    triangle on each cell whose 95% interval excludes 0. ``width_in`` as :func:`draw7`."""
     per_pair = robustness_pairs(table)
-    cells = per_pair.groupby(["eta", "sigma2"], as_index=False)[
-        ["delta_auc", "effective_robustness"]
-    ].mean()
     with use_style(PAPER):
-        fig, axes = plt.subplots(1, 2, figsize=figsize(width_in=TEXT_WIDTH_IN, ncols=2))
-        plot_grid_heatmap(
-            axes[0], table=cells, value="delta_auc", cbar_label=r"$\Delta$ robust AUC"
-        )
-        axes[0].set_title("(a) robust AUC, pro minus late")
-        plot_grid_heatmap(
-            axes[1], table=cells, value="effective_robustness", cbar_label="effective robustness"
-        )  # Taori et al.'s, integrated with robust AUC's trapezoid: (a) and (b) share a scale
-        axes[1].set_title("(b) effective robustness of pro (vs late trend)")
+        fig, axes = _panels(2, width_in)
+        for ax, value, label, title in (
+            (axes[0], "delta_auc", r"$\Delta$ robust AUC", "(a) robust AUC, pro minus late"),
+            # Taori et al.'s, integrated with robust AUC's trapezoid: (a) and (b) share a scale
+            (
+                axes[1],
+                "effective_robustness",
+                "effective robustness",
+                "(b) effective robustness of pro (vs late trend)",
+            ),
+        ):
+            cells = cell_summary(per_pair, value)
+            plot_grid_heatmap(ax, table=cells, value=value, sign=f"{value}_sign", cbar_label=label)
+            ax.set_title(title)
         _save(fig, out, "figure8")
     return fig
 
 
 def summary7(grid: pd.DataFrame, steps: pd.DataFrame | None) -> list[str]:
+    """Figure 7's printed summary: each number beside the paper's, chance, n and its
+    interval; the readings of "an average improvement of 8%"; what the intervals are
+    conditional on. At most 80 columns."""
     p = pairs(grid, "test_mse", ["eta", "sigma2", "trial"])
-    s = improvement_summary(p["test_mse_late"].to_numpy(), p["test_mse_pro"].to_numpy())
+    late, pro = p["test_mse_late"].to_numpy(), p["test_mse_pro"].to_numpy()
+    if not len(p):
+        return ["Figure 7(a): no complete pairs"]
+    s = improvement_summary(late, pro)
+    wins = summarise((pro < late) + 0.5 * (pro == late), seed=BOOTSTRAP_SEED)
+    r = improvement_readings(late, pro)
+    n_cells = len(p.groupby(["eta", "sigma2"]))
     lines = [
-        f"Figure 7: pro-fusion wins {100 * s.win_fraction:.1f}% of {s.n_pairs} paired trials "
-        f"(paper: close to {100 * PAPER_WIN_FRACTION:.0f}%); mean MSE improvement "
-        f"{s.mean_improvement:+.2f}% [95% CI {s.ci_low:+.2f}, {s.ci_high:+.2f}] "
-        f"(paper: {PAPER_MEAN_IMPROVEMENT:+.0f}%); Wilcoxon p = {s.wilcoxon_p:.2g}"
+        f"Figure 7(a): pro- against late fusion, n = {s.n_pairs} paired trials ({n_cells} cells)",
+        *comparison_rows(
+            [
+                (
+                    "trials pro wins",
+                    estimate(wins.mean, wins.ci_low, wins.ci_high, wins.n, frac, **_BARE),
+                    f"close to {100 * PAPER_WIN_FRACTION:.0f}%",
+                    "chance 50%",
+                ),
+                (
+                    "mean improvement",
+                    estimate(s.mean_improvement, s.ci_low, s.ci_high, s.n_pairs, **_BARE),
+                    f"{PAPER_MEAN_IMPROVEMENT:+g}%",
+                    "none 0%",
+                ),
+            ]
+        ),
+        f"  Wilcoxon signed-rank p = {s.wilcoxon_p:.2g} (two-sided)",
+        f'  "an average improvement of {PAPER_MEAN_IMPROVEMENT:g}%", read four ways:',
+        f"    mean of per-pair ratios {pct(r.mean_of_ratios):>8}   "
+        f"ratio of mean MSEs {pct(r.ratio_of_means):>8}",
+        f"    median per pair         {pct(r.median):>8}   "
+        f"mean over the {r.n_wins} trials pro wins {pct(r.mean_over_wins)}",
+        f"  The intervals pool this fixed grid of {n_cells} cells and hold for it only;",
+        f"  {len(figure7_claims(grid))} claims are tested on these pairs at once "
+        "(no correction for multiplicity).",
     ]
+    warning = too_few(s.n_pairs)
+    if warning:
+        lines.insert(1, f"  warning: {warning}")
     if steps is not None and len(steps):
-        lines.append("Figure 7(b), fixed steps: mean improvement [95% CI], win fraction")
-        for r in steps_summary(steps).itertuples():
-            lines.append(
-                f"  {r.steps:>5d} steps: {r.mean_improvement:+6.2f}% "
-                f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}]  wins {100 * r.win_fraction:5.1f}% (n={r.n})"
-            )
+        lines += _steps_lines(steps)
+    return lines
+
+
+_BARE = {"show_n": False, "label": False}  # estimates in a column headed "[95% CI]"
+
+
+def _steps_lines(steps: pd.DataFrame) -> list[str]:
+    """Figure 7(b)'s lines: per step count, improvement [95% CI] and trials pro wins."""
+    table = steps_summary(steps)
+    lines = ["Figure 7(b), fixed steps: mean improvement and trials pro wins (chance 50%)"]
+    warning = too_few(int(table["n"].min())) if len(table) else None
+    if warning:
+        lines.append(f"  warning: {warning}")
+    for r in table.itertuples():
+        imp = estimate(r.mean_improvement, r.ci_low, r.ci_high, r.n, show_n=False)
+        lines.append(f"  {r.steps:>5d} steps: {imp}  wins {frac(r.win_fraction)} (n = {r.n})")
     return lines
 
 
 def summary8(table: pd.DataFrame) -> list[str]:
+    """Figure 8's printed summary: Delta robust AUC and effective robustness, with n,
+    95% intervals and what to read them against. At most 80 columns."""
     per_pair = robustness_pairs(table)
     if not len(per_pair):
         return ["Figure 8: no complete pairs"]
     d = summarise(per_pair["delta_auc"].to_numpy(), seed=BOOTSTRAP_SEED)
     e = summarise(per_pair["effective_robustness"].to_numpy(), seed=BOOTSTRAP_SEED)
-    return [
-        f"Figure 8: Delta robust AUC (pro - late, of -MSE) {d.mean:+.4f} "
-        f"[95% CI {d.ci_low:+.4f}, {d.ci_high:+.4f}], positive in "
-        f"{100 * (per_pair['delta_auc'] > 0).mean():.1f}% of {d.n} pairs; "
-        f"effective robustness {e.mean:+.4f} [{e.ci_low:+.4f}, {e.ci_high:+.4f}]"
+
+    def num(x: float) -> str:
+        return f"{x:+.4f}"
+
+    lines = [
+        f"Figure 8: robustness of pro against late fusion, n = {d.n} paired trials",
+        "  (performance -MSE over the noise levels; positive: pro is the more robust)",
+        *comparison_rows(
+            [
+                (
+                    "Delta robust AUC",
+                    estimate(d.mean, d.ci_low, d.ci_high, d.n, num, **_BARE),
+                    "> 0, no value",
+                    "none 0",
+                ),
+                (
+                    "effective robustness",
+                    estimate(e.mean, e.ci_low, e.ci_high, e.n, num, **_BARE),
+                    "(not in it)",
+                    "none 0",
+                ),
+            ]
+        ),
+        f"  Delta robust AUC is positive in {frac((per_pair['delta_auc'] > 0).mean())} "
+        "of the pairs",
     ]
+    warning = too_few(d.n)
+    if warning:
+        lines.insert(1, f"  warning: {warning}")
+    return lines

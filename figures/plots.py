@@ -15,14 +15,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.colors import Normalize
-from matplotlib.ticker import MaxNLocator, NullLocator
+from matplotlib.ticker import NullLocator
 from progfusion.experiments.metrics import summarise
 
-from .style import DESIGN_COLORS, OKABE_ITO
+from .style import DESIGN_COLORS, DESIGN_MARKERS, OKABE_ITO, SPARE_MARKERS
 
 __all__ = [
     "DESIGN_LABELS",
     "design_colors",
+    "design_markers",
     "ETA_LABEL",
     "SIGMA2_LABEL",
     "plot_accuracy_vs_width",
@@ -60,7 +61,7 @@ def _require(table: pd.DataFrame, columns: Iterable[str]) -> None:
 
 def _exact_log_ticks(ax: Axes, ticks: Sequence[float], base: float) -> None:
     ax.set_xscale("log", base=base)
-    ax.set_xticks(list(ticks), [f"{t:g}" for t in ticks])
+    ax.set_xticks(list(ticks), [f"{t / 1000:g}k" if t >= 1000 else f"{t:g}" for t in ticks])
     ax.xaxis.set_minor_locator(NullLocator())
 
 
@@ -89,7 +90,7 @@ def plot_accuracy_vs_width(
     widths = np.sort(table["width"].unique())  # [W]
     _design_lines(ax, table, "width", "test_accuracy", list(widths), widths, seed, n_boot)
     if majority is not None:
-        ax.axhline(majority, color="0.4", linestyle="--", label="majority class")
+        ax.axhline(majority, color="0.4", linestyle="--", label=f"majority class ({majority:.2f})")
     _exact_log_ticks(ax, np.sort(table["width"].unique()), base=2)
     ax.set_xlabel("hidden width $d$")
     ax.set_ylabel("test accuracy")
@@ -100,14 +101,17 @@ def plot_accuracy_vs_width(
 def _design_lines(ax, table, x, metric, values, positions, seed, n_boot) -> None:
     """Per design, the mean of ``metric`` at each of ``values`` of ``x`` (drawn at
     ``positions``) as a line, and its 95% bootstrap interval as a band."""
-    for design, color in design_colors(list(dict.fromkeys(table["design"]))).items():
+    designs = list(dict.fromkeys(table["design"]))
+    markers = design_markers(designs)
+    for design, color in design_colors(designs).items():
         rows = table[table["design"] == design]
         stats = [
             summarise(rows.loc[rows[x] == v, metric].to_numpy(), seed=seed, n_boot=n_boot)
             for v in values
         ]
         label = DESIGN_LABELS.get(design, design)
-        (line,) = ax.plot(positions, [s.mean for s in stats], "o-", color=color, label=label)
+        means = [s.mean for s in stats]
+        (line,) = ax.plot(positions, means, marker=markers[design], color=color, label=label)
         lo, hi = [s.ci_low for s in stats], [s.ci_high for s in stats]
         ax.fill_between(positions, lo, hi, color=line.get_color(), alpha=_BAND_ALPHA, linewidth=0)
 
@@ -121,6 +125,15 @@ def design_colors(designs: list[str]) -> dict[str, str]:
     colors = {d: DESIGN_COLORS[d] for d in named}
     colors.update({d: spare[i % len(spare)] for i, d in enumerate(others)})
     return colors
+
+
+def design_markers(designs: list[str]) -> dict[str, str]:
+    """A marker per design: the paper's designs keep theirs (:data:`~.style.DESIGN_MARKERS`),
+    any other takes the next spare one, so lines stay apart in greyscale."""
+    others = [d for d in designs if d not in DESIGN_MARKERS]
+    markers = {d: DESIGN_MARKERS[d] for d in designs if d in DESIGN_MARKERS}
+    markers.update({d: SPARE_MARKERS[i % len(SPARE_MARKERS)] for i, d in enumerate(others)})
+    return markers
 
 
 def plot_metric_vs_parameter(
@@ -167,27 +180,37 @@ def plot_grid_heatmap(
     ylabel: str = SIGMA2_LABEL,
     cbar_label: str | None = None,
     center: float = 0.0,
+    spread: float | None = None,
     cmap: str = "RdBu",
-    contour_levels: int = 6,
+    sign: str | None = None,
 ) -> Axes:
-    """Figures 7a and 8: a value over the (eta, sigma2) grid, heatmap plus contours.
+    """Figures 7 and 8: a value over the (eta, sigma2) grid, as a heatmap.
 
-    The colour map is diverging and symmetric about ``center`` (blue above, red
-    below with the default ``"RdBu"``); contour lines are drawn through the cell
-    centres (negative levels dashed) when the grid is at least 2 x 2 and not constant.
+    The colour map is diverging and symmetric about ``center`` (blue above, red below
+    with the default ``"RdBu"``). There are no contour lines: per-cell means of 30
+    noisy trials make them jagged, with stray fragments that suggest structure the
+    data do not carry. What a contour would claim is marked per cell instead: with
+    ``sign``, a cell whose 95% interval lies wholly above ``center`` gets an upward
+    triangle, wholly below a downward one (shapes, so that the sign reads in
+    greyscale too, where both ends of a diverging map are dark).
 
     Parameters
     ----------
     ax : matplotlib Axes, optional
-    table : DataFrame with columns ``eta``, ``sigma2`` and ``value``, exactly one row
-        per cell (aggregate first); missing cells are left blank. Any spacing.
-    value : name of the column to show (e.g. ``"mean_improvement"``).
+    table : DataFrame with columns ``eta``, ``sigma2`` and ``value`` (and ``sign`` if
+        given), exactly one row per cell (aggregate first, e.g. with
+        :func:`progfusion.experiments.analysis.cell_summary`); missing cells are left
+        blank. Any spacing.
+    value : name of the column to show (e.g. ``"improvement"``).
     xlabel, ylabel, cbar_label : axis and colour-bar labels (no colour bar if None).
     center : value mapped to the middle (white) of the colour map.
+    spread : the colour range is ``center`` +- ``spread`` (default: the largest
+        distance of a cell from ``center``), e.g. 0.5 for a win fraction about 0.5.
     cmap : a diverging matplotlib colour map name.
-    contour_levels : approximate number of contour levels.
+    sign : column of +1 / -1 / 0 per cell (the interval above / below ``center`` /
+        neither), drawn as markers.
     """
-    _require(table, ["eta", "sigma2", value])
+    _require(table, ["eta", "sigma2", value] + ([sign] if sign else []))
     if table.duplicated(["eta", "sigma2"]).any():
         raise ValueError("table must have one row per (eta, sigma2) cell; aggregate it first")
     ax = _get_ax(ax)
@@ -195,24 +218,42 @@ def plot_grid_heatmap(
     x = grid.columns.to_numpy(dtype=float)  # [nx] eta
     y = grid.index.to_numpy(dtype=float)  # [ny] sigma2
     z = np.ma.masked_invalid(grid.to_numpy(dtype=float))  # [ny, nx]
-    spread = float(np.max(np.abs(z - center))) if z.count() else 0.0
+    if spread is None:
+        spread = float(np.max(np.abs(z - center))) if z.count() else 0.0
     spread = spread if spread > 0 else 1.0  # constant grid: any symmetric range works
     norm = Normalize(vmin=center - spread, vmax=center + spread)
     mesh = ax.pcolormesh(_edges(x), _edges(y), z, cmap=cmap, norm=norm, shading="flat")
-    if len(x) >= 2 and len(y) >= 2 and z.count() and z.min() < z.max():
-        levels = MaxNLocator(contour_levels).tick_values(z.min(), z.max())
-        levels = levels[(levels > z.min()) & (levels < z.max())]
-        if len(levels):
-            cs = ax.contour(x, y, z, levels=levels, colors="k", linewidths=0.6)
-            ax.clabel(cs, fontsize="x-small", fmt="%g")
+    if sign is not None:
+        _sign_markers(ax, table, sign)
     if cbar_label is not None:
         ax.figure.colorbar(mesh, ax=ax, label=cbar_label)
-    ax.set_xticks(x, [f"{v:g}" for v in x])
-    ax.set_yticks(y, [f"{v:g}" for v in y])
+    _sparse_ticks(ax, x, y)
     ax.grid(False)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     return ax
+
+
+#: Markers of a cell whose interval lies wholly above (+1) or below (-1) the centre.
+SIGN_MARKERS = {1: "^", -1: "v"}
+
+
+def _sign_markers(ax: Axes, table: pd.DataFrame, sign: str) -> None:
+    """Black triangles with a white rim (legible on any colour) on the marked cells."""
+    for value, marker in SIGN_MARKERS.items():
+        cells = table[table[sign] == value]
+        if len(cells):
+            ax.plot(
+                cells["eta"], cells["sigma2"], linestyle="none", marker=marker, markersize=4,
+                color="k", markeredgecolor="w", markeredgewidth=0.4, label=f"_sign{value}",
+            )  # fmt: skip
+
+
+def _sparse_ticks(ax: Axes, x: np.ndarray, y: np.ndarray, most: int = 5) -> None:
+    """A tick on every cell, a label on every k-th so that at most ``most`` show per axis."""
+    for values, set_ticks in ((x, ax.set_xticks), (y, ax.set_yticks)):
+        step = int(np.ceil(len(values) / most))
+        set_ticks(values, [f"{v:g}" if i % step == 0 else "" for i, v in enumerate(values)])
 
 
 def _edges(centres: np.ndarray) -> np.ndarray:
@@ -228,6 +269,10 @@ def plot_improvement_vs_steps(
 ) -> Axes:
     """Figure 7b: mean MSE improvement (left axis) and win fraction (right) vs steps.
 
+    The two axes share their break-even line: the left axis is symmetric about 0% and
+    the right one about 0.5, so "no improvement" and "wins half the pairs" are one
+    dotted line, named in the legend, which also names each series' axis.
+
     Parameters
     ----------
     ax : matplotlib Axes, optional
@@ -242,17 +287,28 @@ def plot_improvement_vs_steps(
     ax = _get_ax(ax)
     t = table.sort_values("steps")
     steps = t["steps"].to_numpy(dtype=float)  # [S]
-    (imp,) = ax.plot(steps, t["mean_improvement"], "o-", color=color, label="mean improvement")
+    (imp,) = ax.plot(
+        steps, t["mean_improvement"], marker="o", color=color, label="mean improvement (left)"
+    )
     ax.fill_between(steps, t["ci_low"], t["ci_high"], color=color, alpha=_BAND_ALPHA, linewidth=0)
-    ax.axhline(0.0, color="0.4", linewidth=0.8, linestyle=":")
+    extent = np.nanmax(np.abs(t[["mean_improvement", "ci_low", "ci_high"]].to_numpy()))
+    extent = 1.1 * extent if np.isfinite(extent) and extent > 0 else 1.0
+    ax.set_ylim(-extent, extent)  # symmetric: 0% sits where the right axis has 0.5
+    even = ax.axhline(0.0, color="0.3", linewidth=0.7, linestyle=":", label="break-even: 0% = 0.5")
     _exact_log_ticks(ax, steps, base=10)
     ax.set_xlabel("training steps")
-    ax.set_ylabel("MSE improvement (%)")
+    ax.set_ylabel("MSE improvement of pro (%)")
     right = ax.twinx()
-    (win,) = right.plot(steps, t["win_fraction"], "s--", color="0.3", label="win fraction")
-    right.set_ylim(0.0, 1.0)
+    (win,) = right.plot(
+        steps, t["win_fraction"], marker="s", linestyle="--", color="0.3",
+        label="win fraction (right)",
+    )  # fmt: skip
+    margin = 0.06  # room for markers at 0 and 1, keeping 0.5 in the middle
+    right.set_ylim(-margin, 1 + margin)
+    right.set_yticks([0.0, 0.25, 0.5, 0.75, 1.0])
     right.set_ylabel("win fraction of pro")
     right.spines["right"].set_visible(True)
     right.grid(False)
-    ax.legend(handles=[imp, win])
+    # below the axes: inside, no position is free of both axes' lines at every table
+    ax.legend(handles=[imp, win, even], loc="upper center", bbox_to_anchor=(0.5, -0.25))
     return ax

@@ -9,12 +9,15 @@ theory table and errata, computed by :mod:`progfusion.theory` (rendered by
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import pandas as pd
+from progfusion.experiments.metrics import MIN_PAIRS
 from progfusion.experiments.store import atomic_write_text
 
 from .presets import Preset
+from .readout import decide_theory
 from .runner import RunOptions, run_figures
 from .verdicts import (
     IMPROVEMENT_BAND,
@@ -27,7 +30,7 @@ from .verdicts import (
 )
 from .verdicts import __doc__ as VERDICT_RULE
 
-__all__ = ["write_report", "empirical_section"]
+__all__ = ["write_report", "empirical_section", "headline_lines"]
 
 
 def _fmt(x: float) -> str:
@@ -58,7 +61,7 @@ def _claims_table(claims: list[EmpiricalClaim]) -> list[str]:
 
 def empirical_section(fig4: pd.DataFrame, grid: pd.DataFrame, fig8: pd.DataFrame) -> list[str]:
     """The empirical-claims section: the rule, then one row per claim."""
-    claims = figure4_claims(fig4) + figure7_claims(grid) + figure8_claims(fig8)
+    claims = _claims(fig4, grid, fig8)
     rule = "\n".join(line.strip() for line in VERDICT_RULE.strip().splitlines()[2:])
     return [
         "## Empirical claims",
@@ -76,6 +79,32 @@ def empirical_section(fig4: pd.DataFrame, grid: pd.DataFrame, fig8: pd.DataFrame
     ]
 
 
+def _claims(fig4: pd.DataFrame, grid: pd.DataFrame, fig8: pd.DataFrame) -> list[EmpiricalClaim]:
+    return figure4_claims(fig4) + figure7_claims(grid) + figure8_claims(fig8)
+
+
+def headline_lines(claims: list[EmpiricalClaim], width: int = 80) -> list[str]:
+    """The verdict table for the terminal, within ``width`` columns: per claim, its
+    figure, verdict, mean [95% CI] and n, then the quote (shortened to one line;
+    REPORT.md has it whole); last, how many claims were tested at once."""
+    verdict_w = max(len(c.verdict) for c in claims)
+    lines = [f"{'fig':<4}{'verdict':<{verdict_w}}  mean [95% CI], n  /  claim (paper)"]
+    for c in claims:
+        est = f"{_fmt(c.mean)} [{_fmt(c.ci_low)}, {_fmt(c.ci_high)}], n = {c.n}"
+        if c.n < MIN_PAIRS:
+            est = f"{_fmt(c.mean)}, n = {c.n} (too few for an interval)"
+        quote = f'"{c.quote}"'
+        room = max(12, width - 4)
+        quote = quote if len(quote) <= room else quote[: room - 4].rstrip() + '..."'
+        lines += [f"{c.figure:<4}{c.verdict:<{verdict_w}}  {est}"[:width], f"    {quote}"]
+    note = (
+        f"{len(claims)} claims tested at once, each on its own 95% interval, with no "
+        "correction for multiplicity; intervals pooled over a grid hold for that fixed "
+        "grid only. The verdict rule and the whole quotes are in REPORT.md."
+    )
+    return lines + textwrap.wrap(note, width)
+
+
 def _theory_section() -> list[str]:
     from progfusion.theory.render import render_claims_table, render_errata
 
@@ -91,8 +120,21 @@ def _theory_section() -> list[str]:
     ]
 
 
-def write_report(preset: Preset, opts: RunOptions) -> Path:
-    """Run (or reuse) the three figures' sweeps and write ``<out>/REPORT.md``."""
+def _plain(counts: dict[str, int]) -> str:
+    """``{'ok': 636, 'diverged': 2}`` as ``636 ok, 2 diverged``."""
+    return ", ".join(f"{v} {k}" for k, v in counts.items()) or "none"
+
+
+def write_report(preset: Preset, opts: RunOptions, *, echo=print, width: int | None = None) -> Path:
+    """Run (or reuse) the three figures' sweeps and write ``<out>/REPORT.md``.
+
+    Prints (through ``echo``) the headline verdict table, fitted to ``width`` columns
+    (default: the terminal's, 80 off a terminal), while a progress bar on stderr
+    shows the theory computations. Tables already in ``opts.out`` are reused, and
+    the sweeps say so.
+    """
+    from progfusion.theory.render import terminal_width
+
     timings = run_figures(["4", "7", "8"], preset, opts, echo=lambda _line: None)
     out = opts.out
     fig4 = pd.read_csv(out / "figure4.csv")
@@ -114,14 +156,18 @@ def write_report(preset: Preset, opts: RunOptions) -> Path:
     if (out / "gap.md").is_file():  # written by progfusion figure gap in the same --out
         gap_text = (out / "gap.md").read_text().split("\n", 1)[1].strip()
         gap_note = ["## The gap study (ours)", "", "![The gap study](gap.png)", "", gap_text, ""]
-    counts = pd.concat([fig4["status"], grid["status"]]).value_counts().to_dict()
+    counts = {
+        str(k): int(v)
+        for k, v in pd.concat([fig4["status"], grid["status"]]).value_counts().items()
+    }
+    seconds = ", ".join(f"{name} {t:.1f} s" for name, t in timings.items())
     lines = [
         "# progfusion report",
         "",
         f"Preset `{preset.name}`, protocol `{opts.protocol}`, root seed {opts.seed}, device "
-        f"`{opts.device}`. Models by status: {counts} (only `ok` models enter the statistics). "
-        "Wall time of this call per figure (seconds; drawing only, when the tables were "
-        f"reused): {timings}.",
+        f"`{opts.device}`. Models by status: {_plain(counts)} (only `ok` models enter the "
+        "statistics). Wall time of this call per figure (drawing only, when the tables "
+        f"were reused): {seconds}.",
         "",
         "![Figure 4](figure4.png)",
         "",
@@ -132,8 +178,11 @@ def write_report(preset: Preset, opts: RunOptions) -> Path:
         *empirical_section(fig4, grid, fig8),
         *steps_note,
         *gap_note,
-        *_theory_section(),
     ]
+    decide_theory(quiet=opts.quiet)
+    lines += _theory_section()
     path = out / "REPORT.md"
     atomic_write_text(path, "\n".join(lines) + "\n")
+    for line in headline_lines(_claims(fig4, grid, fig8), width or terminal_width()):
+        echo(line)
     return path

@@ -20,7 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from progfusion.experiments.analysis import pairs, robustness_pairs
-from progfusion.experiments.metrics import bootstrap_ci, percent_improvement, summarise
+from progfusion.experiments.metrics import (
+    MIN_PAIRS,
+    bootstrap_ci,
+    percent_improvement,
+    summarise,
+)
 from progfusion.experiments.seeds import BOOTSTRAP_SEED
 
 __all__ = ["EmpiricalClaim", "verdict", "figure4_claims", "figure7_claims", "figure8_claims"]
@@ -28,7 +33,6 @@ __all__ = ["EmpiricalClaim", "verdict", "figure4_claims", "figure7_claims", "fig
 WIN_BAND = (0.80, 1.0)  # "close to 90%": within 10 points of it
 IMPROVEMENT_BAND = (4.0, 12.0)  # "average improvement of 8%": within half of it
 MATCH_MARGIN = 0.01  # "late matches early": within one accuracy point
-MIN_PAIRS = 5  # fewer paired trials than this: always inconclusive
 
 
 def verdict(ci_low: float, ci_high: float, band: tuple[float, float], n: int) -> str:

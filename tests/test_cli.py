@@ -10,6 +10,7 @@ training, into the same pixels; ``--compile`` reaches the trainer.
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,9 @@ import pytest
 import torch
 from progfusion.experiments import run as run_module
 from progfusion.figures.cli import main
+
+from tests.runs import no_training as no_training_at_all
+from tests.runs import tiny_argv
 
 
 def _console_script() -> list[str]:
@@ -213,3 +217,52 @@ def test_compile_reaches_the_trainer(tmp_path, monkeypatch) -> None:
     requested.clear()
     assert main([*argv, "--out", str(tmp_path / "b")]) == 0
     assert requested and set(requested) == {None}  # off by default
+
+
+# --- help reads as plain text, every argument explained --------------------------------------
+
+
+def _subparsers():
+    from progfusion.figures.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return parser, sub.choices
+
+
+def test_every_argument_has_help_and_every_option_its_default() -> None:
+    _, commands = _subparsers()
+    assert set(commands) == {"figures", "figure", "study", "plot", "theory", "report"}
+    for name, parser in commands.items():
+        assert parser.description, f"{name} has no description"
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, f"{name} {action.dest} has no help"
+            if action.option_strings:
+                assert "default" in action.help, f"{name} {action.option_strings[0]}: no default"
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["figures"], ["figure"], ["study"], ["theory"], ["report"]]
+)
+def test_help_is_plain_text_within_80_columns(command, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    out = capsys.readouterr().out
+    assert "``" not in out and ":class:" not in out  # no reST markup
+    assert max(len(line) for line in out.splitlines()) <= 80
+    if command == ["figure"]:
+        assert "7(b)" in out and "Figure 8" in out  # figure 7 trains 7(b) and 8's models
+
+
+def test_a_rerun_says_it_reuses_the_tables_and_shows_no_bar(tiny_run_copy, capsys) -> None:
+    argv = [a for a in tiny_argv(tiny_run_copy, command=("figure", "8")) if a != "--quiet"]
+    with no_training_at_all():
+        assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "figure7: reusing 16 of 16 models already trained" in captured.err
+    assert "model/s" not in captured.err
+    lines = [line for line in captured.out.splitlines() if not line.startswith("wrote ")]
+    assert lines and max(len(line) for line in lines) <= 80  # all but the output path

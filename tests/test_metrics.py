@@ -10,6 +10,7 @@ from progfusion.experiments.metrics import (
     bootstrap_ci,
     delta_auc,
     effective_robustness,
+    improvement_readings,
     mse,
     paired_comparison,
     percent_improvement,
@@ -234,3 +235,25 @@ def test_paired_bad_inputs():
         paired_comparison([1.0, 2.0], [1.0], higher_is_better=True, seed=0)
     with pytest.raises(ValueError, match="seed"):
         paired_comparison([1.0, 2.0], [1.0, 3.0], higher_is_better=True, seed=None)
+
+
+def test_improvement_readings_by_hand():
+    late = np.array([1.0, 2.0, 4.0, 1.0])
+    pro = np.array([0.9, 1.0, 5.0, np.nan])  # +10%, +50%, -25%; the NaN pair is dropped
+    r = improvement_readings(late, pro)
+    assert r.n == 3 and r.n_wins == 2
+    assert r.mean_of_ratios == pytest.approx((10 + 50 - 25) / 3)
+    assert r.ratio_of_means == pytest.approx(100 * (7 / 3 - 6.9 / 3) / (7 / 3))
+    assert r.median == pytest.approx(10.0)
+    assert r.mean_over_wins == pytest.approx(30.0)
+    none = improvement_readings([1.0, 1.0], [2.0, 1.5])
+    assert none.n_wins == 0 and np.isnan(none.mean_over_wins)
+
+
+@pytest.mark.parametrize(
+    ("late", "pro", "match"),
+    [([1.0, 2.0], [1.0], "mse_new"), ([np.nan], [1.0], "no complete"), ([0.0], [1.0], "positive")],
+)
+def test_improvement_readings_bad_inputs(late, pro, match):
+    with pytest.raises(ValueError, match=match):
+        improvement_readings(late, pro)

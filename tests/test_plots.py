@@ -91,26 +91,40 @@ def test_accuracy_vs_width_missing_column():
         plot_accuracy_vs_width(table=_width_table().drop(columns="test_accuracy"))
 
 
-def test_grid_heatmap_mesh_contours_colorbar():
+def test_grid_heatmap_mesh_sign_markers_colorbar():
     fig, ax = plt.subplots()
-    out = plot_grid_heatmap(ax, table=_grid_table(), value="improvement", cbar_label="%")
+    table = _grid_table().assign(sign=[1, 0, -1, 0, 0, 1])
+    out = plot_grid_heatmap(ax, table=table, value="improvement", cbar_label="%", sign="sign")
     assert out is ax
     meshes = [c for c in ax.collections if isinstance(c, QuadMesh)]
     assert len(meshes) == 1
     assert meshes[0].get_array().shape == (2, 3)  # [sigma2, eta]
-    assert len(ax.collections) > 1  # contour lines drawn
+    assert len(ax.collections) == 1  # no contour lines
+    marks = {line.get_marker(): list(zip(*line.get_data(), strict=True)) for line in ax.lines}
+    assert marks == {"^": [(0.0, 0.0), (2.0, 1.0)], "v": [(0.5, 0.0)]}  # (eta, sigma2)
     assert len(fig.axes) == 2  # heatmap + colour bar
     vmin, vmax = meshes[0].get_clim()
     assert vmin == pytest.approx(-vmax)  # diverging, centred at 0
     assert "eta" in ax.get_xlabel() and "sigma_2" in ax.get_ylabel()
 
 
-def test_grid_heatmap_constant_or_thin_grid_skips_contours():
+def test_grid_heatmap_constant_or_thin_grid_and_fixed_spread():
     const = _grid_table().assign(improvement=1.0)
     ax = plot_grid_heatmap(table=const, value="improvement")
-    assert len(ax.collections) == 1 and len(ax.figure.axes) == 1
+    assert len(ax.collections) == 1 and len(ax.figure.axes) == 1 and not ax.lines
     ax = plot_grid_heatmap(table=_grid_table(sigmas=(0.5,)), value="improvement")
     assert len(ax.collections) == 1
+    wins = _grid_table().assign(w=0.6)
+    ax = plot_grid_heatmap(table=wins, value="w", center=0.5, spread=0.5)
+    assert ax.collections[0].get_clim() == (0.0, 1.0)
+
+
+def test_grid_heatmap_labels_at_most_five_ticks_per_axis():
+    table = _grid_table(etas=[0.5 * i for i in range(9)], sigmas=[0.25 * i for i in range(9)])
+    ax = plot_grid_heatmap(table=table, value="improvement")
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert len(ax.get_xticks()) == 9 and 0 < sum(bool(t) for t in labels) <= 5
+    assert labels[0] == "0" and labels[-1] == "4"
 
 
 def test_grid_heatmap_rejects_duplicates():
@@ -125,12 +139,18 @@ def test_improvement_vs_steps_twin_axis():
     fig, ax = plt.subplots()
     out = plot_improvement_vs_steps(ax, table=_steps_table())
     assert out is ax
-    assert len(ax.lines) == 2  # improvement + zero line
+    assert len(ax.lines) == 2  # improvement + break-even line
     assert len(_bands(ax)) == 1
     assert ax.get_xscale() == "log"
     twin = [a for a in fig.axes if a is not ax]
     assert len(twin) == 1 and len(twin[0].lines) == 1
-    assert twin[0].get_ylim() == (0.0, 1.0)
+    # the left axis's 0 and the right axis's 0.5 are one line: the middle of both
+    low, high = ax.get_ylim()
+    assert low == pytest.approx(-high)
+    low, high = twin[0].get_ylim()
+    assert (low + high) / 2 == pytest.approx(0.5) and low < 0.0 and high > 1.0  # markers fit
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["mean improvement (left)", "win fraction (right)", "break-even: 0% = 0.5"]
 
 
 PANELS = {

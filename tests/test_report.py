@@ -7,6 +7,7 @@ The end-to-end test writes the report beside a copy of the session's tiny run
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -85,14 +86,29 @@ def test_claims_drop_nan_values() -> None:
 
 
 @pytest.mark.slow
-def test_report_end_to_end(tiny_run: Path, tiny_run_copy: Path) -> None:
+def test_report_end_to_end(tiny_run: Path, tiny_run_copy: Path, capsys, monkeypatch) -> None:
     out = tiny_run_copy  # the tables of progfusion figures with the same options
+    monkeypatch.delenv("COLUMNS", raising=False)  # stdout is captured: 80 columns
     with no_training() as calls:
         assert main(tiny_argv(out, command=("report",))) == 0
     assert calls == []  # the figures' tables are reused
+    printed = capsys.readouterr().out.splitlines()
+    headline = [line for line in printed if not line.startswith("wrote ")]
+    assert max(len(line) for line in headline) <= 80
+    claims = [
+        *verdicts.figure4_claims(pd.read_csv(out / "figure4.csv")),
+        *verdicts.figure7_claims(pd.read_csv(out / "figure7.csv")),
+        *verdicts.figure8_claims(pd.read_csv(out / "figure8.csv")),
+    ]
+    assert sum(line.startswith(("4a ", "4b ", "7 ", "8 ")) for line in headline) == len(claims)
+    assert any(f"{len(claims)} claims tested at once" in line for line in headline)
+    assert all("inconclusive" in line for line in headline if line.startswith("4a "))  # n = 2
     for name in TABLES:
         pd.testing.assert_frame_equal(read_table(out, name), read_table(tiny_run, name))
     text = (out / "REPORT.md").read_text()
+    assert not re.search(r"\{'\w+': ", text)  # no Python dict reprs
+    models = len(read_table(out, "figure4")) + len(read_table(out, "figure7"))
+    assert f"Models by status: {models} ok (" in text
     for heading in ("## Empirical claims", "## Theoretical claims", "## Errata"):
         assert heading in text
     assert "close to 90%" in text and "8%" in text

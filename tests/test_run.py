@@ -400,3 +400,16 @@ def test_width_summary_leaves_diverged_models_out() -> None:
     assert s.loc["late", "n"] == 2 and s.loc["pro", "n"] == 1
     assert_close(s.loc["late", "mean"], 0.5, dtype=F64)
     assert s.loc["late", "ci_low"] <= 0.5 <= s.loc["late", "ci_high"]
+
+
+def test_cell_summary_signs_need_five_pairs_and_a_clear_interval() -> None:
+    rows = [{"eta": 0.0, "trial": t, "v": 1.0 + 0.1 * t} for t in range(6)]  # all > 0
+    rows += [{"eta": 1.0, "trial": t, "v": -1.0 - 0.1 * t} for t in range(6)]  # all < 0
+    rows += [{"eta": 2.0, "trial": t, "v": (-1.0) ** t} for t in range(6)]  # straddles 0
+    rows += [{"eta": 3.0, "trial": t, "v": 1.0} for t in range(4)]  # too few pairs
+    cells = analysis.cell_summary(pd.DataFrame(rows), "v", ["eta"]).set_index("eta")
+    assert list(cells["v_sign"]) == [1, -1, 0, 0]
+    assert list(cells["n"]) == [6, 6, 6, 4]
+    assert (cells["v_low"] <= cells["v"]).all() and (cells["v"] <= cells["v_high"]).all()
+    against_half = analysis.cell_summary(pd.DataFrame(rows[:6]), "v", ["eta"], center=2.0)
+    assert list(against_half["v_sign"]) == [-1]

@@ -93,14 +93,32 @@ def test_renderings(results: list[ClaimResult]) -> None:
     text = render.render_claims_table(results=results)
     markdown = render.render_claims_table(markdown=True, results=results)
     for r in results:
-        assert re.search(rf"^{r.key}\s+\|", text, flags=re.MULTILINE)
+        assert re.search(rf"^{r.key}\s+\[{r.verdict}\]", text, flags=re.MULTILINE)
         assert f"| {r.key} |" in markdown
     assert _published(markdown) == {r.key: r.verdict for r in results}
     tally = {v: sum(r.verdict == v for r in results) for v in VERDICTS}
     assert f"{len(results)} claims: {tally['holds']} hold" in markdown
-    counts = render.render_counts_table()
+    counts = render.render_counts_table(width=200)
     assert len(counts.splitlines()) == 1 + len(counting_claims.COUNT_GRID)
     assert "10 / 6 / 1" in counts  # n = 2, D = 2: early features enumerated / distinct / printed
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_plain_text_fits_the_width(results: list[ClaimResult], width: int) -> None:
+    text = render.render_claims_table(results=results, width=width)
+    text += render.render_errata(width=width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    assert "holds with a correction" in text  # verdicts are never broken across lines
+    narrow = render.render_counts_table(width=60)
+    assert len(narrow.split("\n\n")) == 2  # columns split into two tables, keys repeated
+    assert all(t.startswith("n  D") for t in narrow.split("\n\n"))
+
+
+def test_terminal_width_is_80_off_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert render.terminal_width() == 80  # pytest captures stdout: not a terminal
+    monkeypatch.setenv("COLUMNS", "132")
+    assert render.terminal_width() == 132
 
 
 def test_update_readme(tmp_path: Path) -> None:

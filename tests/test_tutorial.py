@@ -1,31 +1,21 @@
-"""Execute every ```python block of docs/tutorial.md, in order, in one namespace.
+"""The tutorial's shape, and the README's python examples, executed.
 
-Later blocks use the variables of earlier ones, as a reader pasting them into one
-session would. A failure names the block's number and its first line. The whole
-tutorial must stay quick (it is a 20-minute read with a seconds-long experiment).
+The tutorial itself is executed as the notebook generated from it
+(``tests/test_notebook.py``: every ```python block, in order, in one kernel).
 """
 
 from __future__ import annotations
 
 import re
-import time
-import traceback
 from pathlib import Path
-
-import pytest
 
 TUTORIAL = Path(__file__).resolve().parents[1] / "docs" / "tutorial.md"
 FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
-BUDGET_S = 60.0  # on a 2-core machine; the tutorial takes well under this
 
 
 def python_blocks(text: str) -> list[str]:
     """The bodies of the ```python fenced blocks of a Markdown text, in order."""
     return FENCE.findall(text)
-
-
-def _first_line(code: str) -> str:
-    return next((line.strip() for line in code.splitlines() if line.strip()), "")
 
 
 def test_collector_finds_blocks_in_order() -> None:
@@ -39,26 +29,6 @@ def test_tutorial_has_numbered_sections_and_code() -> None:
     assert sections == [str(i) for i in range(1, len(sections) + 1)] and len(sections) >= 6
     assert len(python_blocks(text)) >= 8
     assert ">>>" not in text  # outputs are comments, not doctest prompts
-
-
-def test_tutorial_runs() -> None:
-    blocks = python_blocks(TUTORIAL.read_text(encoding="utf-8"))
-    namespace: dict[str, object] = {"__name__": "tutorial"}
-    start = time.perf_counter()
-    for number, code in enumerate(blocks, start=1):
-        try:
-            compiled = compile(
-                code, f"docs/tutorial.md, python block {number}", "exec", dont_inherit=True
-            )
-            exec(compiled, namespace)  # noqa: S102 - executing our own documentation
-        except Exception:  # report which block failed, with its traceback
-            pytest.fail(
-                f"tutorial python block {number} (first line: {_first_line(code)!r}) failed:\n"
-                + traceback.format_exc(),
-                pytrace=False,
-            )
-    elapsed = time.perf_counter() - start
-    assert elapsed < BUDGET_S, f"the tutorial took {elapsed:.0f} s (budget {BUDGET_S:.0f} s)"
 
 
 def test_readme_python_examples_run() -> None:

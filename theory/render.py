@@ -10,7 +10,9 @@ README.md]`` and ``python -m progfusion.theory`` (same options).
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import shutil
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -22,6 +24,7 @@ from .multiplicative import MonomialCounts
 
 __all__ = [
     "main",
+    "terminal_width",
     "render_claims_table",
     "render_counts_table",
     "render_errata",
@@ -33,6 +36,21 @@ __all__ = [
 #: The markers around the claims table in the README.
 README_START = "<!-- theory-table:start -->"
 README_END = "<!-- theory-table:end -->"
+
+
+def terminal_width(default: int = 80) -> int:
+    """Columns of the terminal on stdout: ``$COLUMNS`` if set, else the terminal's
+    width, else (output to a file or a pipe) ``default``."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    if not sys.stdout.isatty():
+        return default
+    return shutil.get_terminal_size((default, 24)).columns
+
+
+def _wrap(text: str, width: int, indent: str = "") -> str:
+    """``text`` wrapped to ``width`` columns, continuation lines indented."""
+    return "\n".join(textwrap.wrap(text, width, subsequent_indent=indent)) or text
 
 
 def _md(text: str) -> str:
@@ -67,19 +85,26 @@ def _claims_markdown(results: Sequence[ClaimResult]) -> str:
     return "\n".join(lines)
 
 
-def _claims_text(results: Sequence[ClaimResult]) -> str:
-    widths = (4, 34, 16, 11, 52)
-    rule = "-+-".join("-" * w for w in widths)
-    lines = _wrapped_rows(("#", "claim (paper)", "where", "verdict", "evidence (computed)"), widths)
-    lines.append(rule)
+def _claims_text(results: Sequence[ClaimResult], width: int) -> str:
+    """One block per claim, wrapped to ``width`` columns: key, verdict and place on the
+    first line, then the quoted claim and the computed evidence, indented."""
+    indent = " " * 4
+    blocks = []
     for r in results:
-        where = r.location.replace("Appendix, ", "")
-        lines += _wrapped_rows((r.key, f'"{r.quote}"', where, r.verdict, r.evidence), widths)
-        lines.append(rule)
-    return "\n".join(lines)
+        head = f"{r.key:<4}[{r.verdict}]  {r.location.replace('Appendix, ', '')}"
+        blocks.append(
+            "\n".join(
+                [
+                    _wrap(head, width, indent),
+                    _wrap(f'{indent}claim: "{r.quote}"', width, indent + "  "),
+                    _wrap(f"{indent}evidence: {r.evidence}", width, indent + "  "),
+                ]
+            )
+        )
+    return "\n\n".join(blocks)
 
 
-def render_counts_table(markdown: bool = False) -> str:
+def render_counts_table(markdown: bool = False, width: int | None = None) -> str:
     """Exact feature and monomial counts beside the paper's printed ones.
 
     Cells read "enumerated / distinct-only / printed": features are pairwise
@@ -114,9 +139,27 @@ def render_counts_table(markdown: bool = False) -> str:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines)
+    text_head = (*head[:-1], "quartic e/l/p")  # the full name is in the note above
+    return _fit_columns(text_head, rows, width or terminal_width(), keys=2)
+
+
+def _fit_columns(head: Sequence[str], rows: Sequence[Sequence[str]], width: int, keys: int) -> str:
+    """A right-aligned text table; when wider than ``width``, its columns are split
+    into several tables, each repeating the first ``keys`` columns."""
     widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
-    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
-    return "\n".join([fmt.format(*head)] + [fmt.format(*r) for r in rows])
+    groups: list[list[int]] = [list(range(keys))]
+    for i in range(keys, len(head)):
+        used = sum(widths[j] + 2 for j in groups[-1])
+        if len(groups[-1]) > keys and used + widths[i] > width:
+            groups.append(list(range(keys)))
+        groups[-1].append(i)
+    tables = []
+    for cols in groups:
+        fmt = "  ".join(f"{{:>{widths[j]}}}" for j in cols)
+        lines = [fmt.format(*(head[j] for j in cols))]
+        lines += [fmt.format(*(r[j] for j in cols)) for r in rows]
+        tables.append("\n".join(lines))
+    return "\n\n".join(tables)
 
 
 _COUNTS_NOTE = (
@@ -128,7 +171,9 @@ _COUNTS_NOTE = (
 
 
 def render_claims_table(
-    markdown: bool = False, results: Sequence[ClaimResult] | None = None
+    markdown: bool = False,
+    results: Sequence[ClaimResult] | None = None,
+    width: int | None = None,
 ) -> str:
     """The claims table with its tally and the counts table.
 
@@ -136,10 +181,14 @@ def render_claims_table(
     ----------
     markdown
         Markdown (for the README, ``docs/theory_table.md`` and the report) instead of
-        wrapped plain text; plain text also gives the computing time.
+        plain text; plain text also gives the computing time.
     results
         Decided claims; default: :func:`.claims.evaluate_claims` (every claim).
+    width
+        Plain text only: the columns to fit (default :func:`terminal_width`; 80 when
+        stdout is not a terminal). Markdown lines are never wrapped.
     """
+    width = width or terminal_width()
     results = claims.evaluate_claims() if results is None else list(results)
     tally = {v: sum(r.verdict == v for r in results) for v in (HOLDS, CORRECTED, FALSE)}
     seconds = sum(r.seconds for r in results)
@@ -148,26 +197,37 @@ def render_claims_table(
         f"correction, {tally[FALSE]} false as written"
         + ("." if markdown else f" (computed in {seconds:.1f} s of CPU time).")
     )
-    table = _claims_markdown(results) if markdown else _claims_text(results)
-    return "\n\n".join([table, summary, _COUNTS_NOTE, render_counts_table(markdown)]) + "\n"
+    if markdown:
+        parts = [_claims_markdown(results), summary, _COUNTS_NOTE, render_counts_table(True)]
+    else:
+        parts = [
+            _claims_text(results, width),
+            _wrap(summary, width),
+            _wrap(_COUNTS_NOTE, width),
+            render_counts_table(False, width),
+        ]
+    return "\n\n".join(parts) + "\n"
 
 
 # ------------------------------------------------------------------ errata
-def _errata_text(items: Sequence[Erratum]) -> str:
+def _errata_text(items: Sequence[Erratum], width: int) -> str:
     blocks = []
     for e in items:
-        lines = [f"{e.key} [{e.kind}] {e.location.replace('Appendix, ', '')}"]
+        lines = [_wrap(f"{e.key} [{e.kind}] {e.location.replace('Appendix, ', '')}", width, "  ")]
         fields = (("printed", e.printed), ("corrected", e.corrected), ("found by", e.found_by))
         for label, text in fields:
-            wrapped = textwrap.wrap(text, 88 - 14) or [""]
+            wrapped = textwrap.wrap(text, max(20, width - 14)) or [""]
             lines.append(f"  {label:<11} {wrapped[0]}")
             lines += [" " * 14 + w for w in wrapped[1:]]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
 
-def render_errata(markdown: bool = False, items: Sequence[Erratum] | None = None) -> str:
-    """The errata: a Markdown table (one row each) or wrapped plain text, and a tally.
+def render_errata(
+    markdown: bool = False, items: Sequence[Erratum] | None = None, width: int | None = None
+) -> str:
+    """The errata: a Markdown table (one row each) or plain text wrapped to ``width``
+    (default :func:`terminal_width`), and a tally.
 
     ``items`` defaults to :func:`.claims.errata` (every erratum, numbered).
     """
@@ -178,7 +238,8 @@ def render_errata(markdown: bool = False, items: Sequence[Erratum] | None = None
         f"{len(items) - n_math} typographical (found by reading)."
     )
     if not markdown:
-        return _errata_text(items) + "\n\n" + summary + "\n"
+        width = width or terminal_width()
+        return _errata_text(items, width) + "\n\n" + _wrap(summary, width) + "\n"
     lines = ["| # | Where | Printed | Corrected | Kind | Found by |", "|---|---|---|---|---|---|"]
     lines += [
         f"| {e.key} | {_md(e.location)} | {_md(e.printed)} | {_md(e.corrected)} | "
@@ -224,7 +285,9 @@ def run(
 ) -> int:
     """``progfusion theory``: print the table, or write it to ``write`` and ``readme``.
 
-    Prints the plain-text table, or Markdown with ``markdown``; with ``write`` or
+    Prints the plain-text table, fitted to the terminal's width (:func:`terminal_width`:
+    80 columns when stdout is not a terminal), or the full Markdown table with
+    ``markdown`` (one line per claim, for files and renderers); with ``write`` or
     ``readme`` the Markdown table is written there (and printed only with
     ``markdown``). Returns the exit code: 1 when the README has no markers.
     """
