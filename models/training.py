@@ -51,6 +51,7 @@ __all__ = [
     "build_model",
     "stack_path",
     "loss_and_metric",
+    "model_losses",
 ]
 
 #: the :func:`torch.compile` modes ``train_stack(compile=...)`` accepts (``None``: eager)
@@ -143,6 +144,20 @@ def stack_path(model: nn.Module) -> Literal["fast", "vmap"]:
     return "fast"
 
 
+def model_losses(out: Tensor, target: Tensor, objective: str) -> Tensor:
+    """Per-model mean loss ``(N,)``: cross-entropy or mean squared error (over samples
+    and outputs); shapes as in :func:`loss_and_metric`.
+
+    The cross-entropy is taken with the classes on dimension 1, ``(N, C, n)``: on a
+    CPU, log-softmax over a short last dimension (the 9 classes of the lattice task)
+    is several times slower than over a middle one, for the same values.
+    """
+    if objective == "classification":
+        logits = out.transpose(1, 2).contiguous()  # (N, C, n)
+        return nn.functional.cross_entropy(logits, target, reduction="none").mean(1)
+    return (out - target).square().flatten(1).mean(1)
+
+
 def loss_and_metric(out: Tensor, target: Tensor, objective: str) -> tuple[Tensor, Tensor]:
     """Per-model mean loss and metric, each ``(N,)``.
 
@@ -150,15 +165,10 @@ def loss_and_metric(out: Tensor, target: Tensor, objective: str) -> tuple[Tensor
     ``(N, n)`` labels or ``(N, n, k)`` values. Classification: cross-entropy and
     accuracy; regression: mean squared error (over samples and outputs), twice.
     """
+    loss = model_losses(out, target, objective)
     if objective == "classification":
-        n_models, n, n_classes = out.shape
-        ce = nn.functional.cross_entropy(
-            out.reshape(n_models * n, n_classes), target.reshape(-1), reduction="none"
-        )
-        acc = (out.argmax(-1) == target).to(out.dtype).mean(1)
-        return ce.view(n_models, n).mean(1), acc
-    mse = (out - target).square().flatten(1).mean(1)
-    return mse, mse
+        return loss, (out.argmax(-1) == target).to(out.dtype).mean(1)
+    return loss, loss
 
 
 class _Forward:
@@ -222,7 +232,7 @@ class _Forward:
     ) -> Tensor:
         """Per-model mean training loss ``(N,)`` on the minibatch rows ``flat_idx``."""
         xb = tuple(_gather(x, flat_idx) for x in inputs)
-        return loss_and_metric(self(stack, xb), _gather(target, flat_idx), objective)[0]
+        return model_losses(self(stack, xb), _gather(target, flat_idx), objective)
 
 
 #: compiled forwards, by (factory, path, device, mode): compiling takes seconds to
@@ -316,18 +326,24 @@ def _gather(x: Tensor, flat_idx: Tensor) -> Tensor:
     return picked.view(n_models, -1, *x.shape[2:])
 
 
-def _evaluate(forward: _Forward, stack: Params, split: Split, objective: str, chunk: int):
-    """Per-model loss and metric on a stacked split, in sample chunks (no grad)."""
+def _evaluate(
+    forward: _Forward, stack: Params, split: Split, objective: str, chunk: int, *, metric=True
+) -> tuple[Tensor, Tensor]:
+    """Per-model loss and metric ``(N,)`` on a stacked split, in sample chunks (no
+    grad). ``metric=False``: the loss only (the metric returned is the loss)."""
     n = split.inputs[0].shape[1]  # samples per model
     losses, metrics = [], []
     with torch.no_grad():
         for a in range(0, n, chunk):
             xs = tuple(x[:, a : a + chunk] for x in split.inputs)
-            out = forward(stack, xs)
-            loss, metric = loss_and_metric(out, split.target[:, a : a + chunk], objective)
+            out, target = forward(stack, xs), split.target[:, a : a + chunk]
+            if metric:
+                loss, value = loss_and_metric(out, target, objective)
+            else:
+                loss = value = model_losses(out, target, objective)
             w = min(chunk, n - a) / n
             losses.append(loss * w)
-            metrics.append(metric * w)
+            metrics.append(value * w)
     return torch.stack(losses).sum(0), torch.stack(metrics).sum(0)
 
 
@@ -622,7 +638,7 @@ def _evaluation_point(
     finite = ~nonfinite.any(1)
     if run.early:
         loss, _ = _evaluate(
-            run.forward, models.params, models.val, config.objective, run.eval_chunk
+            run.forward, models.params, models.val, config.objective, run.eval_chunk, metric=False
         )
         loss = loss.to(torch.float64)
         first_bad = torch.where(finite, step, first_bad)  # a non-finite validation loss
