@@ -228,11 +228,20 @@ class _Forward:
         return torch.compile(types.MethodType(own, self), mode=mode)
 
     def _step_losses(
-        self, stack: Params, inputs: tuple[Tensor, ...], target: Tensor, flat_idx: Tensor, objective
+        self,
+        stack: Params,
+        rows: Tensor,
+        labels: Tensor | None,
+        widths: tuple[int, ...],
+        flat_idx: Tensor,
+        objective: str,
     ) -> Tensor:
-        """Per-model mean training loss ``(N,)`` on the minibatch rows ``flat_idx``."""
-        xb = tuple(_gather(x, flat_idx) for x in inputs)
-        return model_losses(self(stack, xb), _gather(target, flat_idx), objective)
+        """Per-model mean training loss ``(N,)`` on the minibatch rows ``flat_idx`` of
+        the packed training data (:func:`_pack`: ``rows``, ``labels``, column ``widths``)."""
+        parts = _gather(rows, flat_idx).split(widths, dim=2)  # (N, B, f) views
+        if labels is None:  # regression: the target's columns come last
+            return model_losses(self(stack, parts[:-1]), parts[-1], objective)
+        return model_losses(self(stack, parts), _gather(labels, flat_idx), objective)
 
 
 #: compiled forwards, by (factory, path, device, mode): compiling takes seconds to
@@ -281,7 +290,8 @@ class _Models:
     order: Tensor  # (N,) int64 data-order seeds (:func:`~.protocol.model_seeds`)
     lr: Tensor  # (N, 1) float64 learning rates
     lrs: list[float]  # the same learning rates, on the host
-    train: Split  # inputs (N, n_train, f_i), target (N, n_train, ...)
+    train: Tensor  # (N, n_train, F): the training inputs and regression targets (_pack)
+    labels: Tensor | None  # (N, n_train) int64 training labels (classification), or None
     test: Split
     val: Split | None  # None without early stopping
     perm: Tensor | None  # (N, n_train) this epoch's sample order (None before the first step)
@@ -289,7 +299,7 @@ class _Models:
     same_lr: bool = field(init=False)  # one learning rate for all rows (a faster Adam step)
 
     def __post_init__(self) -> None:
-        n_models, n_train = self.alive.numel(), self.train.inputs[0].shape[1]
+        n_models, n_train = self.alive.numel(), self.train.shape[1]
         # row r's samples start at r * n_train in the flattened (N * n_train, ...) data
         self.offsets = torch.arange(n_models, device=self.alive.device).unsqueeze(1) * n_train
         self.same_lr = len(set(self.lrs)) <= 1
@@ -360,6 +370,7 @@ class _Run:
     eval_chunk: int
     return_state: bool
     n_train: int  # training samples per model
+    widths: tuple[int, ...]  # the column widths of ``_Models.train`` (:func:`_pack`)
 
     @property
     def early(self) -> bool:
@@ -440,8 +451,10 @@ def train_stack(
     forward, params = _initialise(factory, seeds, init=init, path=path, device=device, mode=compile)
     models = _stage(params, seeds, data, config, lrs, device=device, dtype=dtype)
     results = [ModelResult(seed=int(s)) for s in seeds]
-    n_train = models.train.inputs[0].shape[1]
-    run = _Run(forward, config, data, results, device, dtype, eval_chunk, return_state, n_train)
+    n_train, widths = models.train.shape[1], _widths(data[0].train, config.objective)
+    run = _Run(
+        forward, config, data, results, device, dtype, eval_chunk, return_state, n_train, widths
+    )
     step = last_eval = 0  # steps taken; the step of the last evaluation point
     while step < config.max_steps and models.alive.numel() > 0:
         _train_step(run, models, step, since_eval=step - last_eval)
@@ -562,11 +575,30 @@ def _stage(
         order=torch.tensor([model_seeds(s)[1] for s in seeds], dtype=torch.int64, device=device),
         lr=torch.tensor(lr_values, dtype=torch.float64, device=device).unsqueeze(1),
         lrs=lr_values,
-        train=train,
+        train=_pack(train, config.objective),
+        labels=train.target if config.objective == "classification" else None,
         test=test,
         val=val,
         perm=None,
     )
+
+
+def _widths(split: Split, objective: str) -> tuple[int, ...]:
+    """The column widths of :func:`_pack`'s rows: each modality's, then the target's."""
+    if objective == "classification":
+        return split.widths
+    return (*split.widths, split.target[0].numel())
+
+
+def _pack(train: Split, objective: str) -> Tensor:
+    """The stacked training split as one ``(N, n, F)`` tensor: every modality's features
+    side by side, then (regression) the target's columns; classification labels stay
+    apart. A training step then gathers each sample's row once, not once per tensor
+    (a random row costs a cache miss or more wherever its columns live)."""
+    parts = list(train.inputs)
+    if objective != "classification":
+        parts.append(train.target.reshape(*train.target.shape[:2], -1))
+    return torch.cat(parts, dim=2)
 
 
 def _train_step(run: _Run, models: _Models, step: int, *, since_eval: int) -> None:
@@ -586,7 +618,7 @@ def _train_step(run: _Run, models: _Models, step: int, *, since_eval: int) -> No
     flat_idx = (models.offsets + idx).reshape(-1)
     leaves = tuple(p.requires_grad_(True) for p in models.params)
     losses = run.forward.step_losses(
-        leaves, models.train.inputs, models.train.target, flat_idx, config.objective
+        leaves, models.train, models.labels, run.widths, flat_idx, config.objective
     )  # (N,)
     grads = torch.autograd.grad(losses.sum(), leaves)
     models.params = tuple(p.detach() for p in leaves)
