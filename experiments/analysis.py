@@ -20,11 +20,15 @@ from .metrics import (
     percent_improvement,
     robust_auc,
     summarise,
+    win_indicators,
 )
 from .seeds import BOOTSTRAP_SEED
 
 __all__ = [
+    "compare_designs",
+    "compare_by_step",
     "design_comparison",
+    "improvement_row",
     "pairs",
     "improvement_summary",
     "grid_improvement",
@@ -119,21 +123,28 @@ def steps_summary(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def robustness_pairs(table: pd.DataFrame) -> pd.DataFrame:
-    """Per pair: Delta robust AUC and effective robustness of pro vs late.
+    """Per pair: Delta robust AUC of pro vs late, and pro's effective robustness.
 
     Performance is ``-MSE`` (higher is better), so both are positive when pro is
-    the more robust design. Robust AUC is the trapezoid area over the actual
-    noise levels; effective robustness sums, over levels, pro's curve minus late's
-    curve shifted to pro's clean performance.
+    the more robust design. Robust AUC is the trapezoid area over the actual noise
+    levels. Effective robustness is Taori et al.'s: pro's deviation from the
+    baseline trend (corrupted against clean ``-MSE``) fitted across the late-fusion
+    models of every pair in the table (all cells), integrated with the same
+    trapezoid (:func:`~.metrics.effective_robustness`); ``effective_robustness_late``
+    is late's own (its mean over the pairs is 0 by construction).
     """
     levels, cols = noise_columns(table)
     p = pairs(table, cols, ["eta", "sigma2", "trial"])
     late = -p[[f"{c}_late" for c in cols]].to_numpy()  # [pairs, L]
     pro = -p[[f"{c}_pro" for c in cols]].to_numpy()
     out = p[["eta", "sigma2", "trial"]].copy()
-    out["delta_auc"] = np.atleast_1d(delta_auc(levels, pro, late)) if len(p) else []
+    empty = np.array([])
+    out["delta_auc"] = np.atleast_1d(delta_auc(levels, pro, late)) if len(p) else empty
     out["effective_robustness"] = (
-        np.atleast_1d(effective_robustness(levels, pro, late)) if len(p) else []
+        np.atleast_1d(effective_robustness(levels, pro, late)) if len(p) else empty
+    )
+    out["effective_robustness_late"] = (
+        np.atleast_1d(effective_robustness(levels, late, late)) if len(p) else empty
     )
     return out
 
@@ -200,3 +211,66 @@ def design_comparison(
             )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def improvement_row(base_mse: np.ndarray, new_mse: np.ndarray) -> dict[str, float]:
+    """Paired MSEs (shape [n] each) as one row: win fraction and mean improvement, 95% CIs.
+
+    ``n``; ``win_fraction`` (ties count half) with ``win_low``, ``win_high`` (bootstrap
+    of the per-pair win indicators); ``mean_improvement`` (mean per-pair percent MSE
+    improvement of new over base) with ``ci_low``, ``ci_high``; ``wilcoxon_p``. No
+    complete pair: ``n = 0`` and NaN elsewhere.
+    """
+    base, new = np.asarray(base_mse, dtype=float), np.asarray(new_mse, dtype=float)
+    keep = np.isfinite(base) & np.isfinite(new)
+    base, new = base[keep], new[keep]
+    names = ("win_fraction", "win_low", "win_high", "mean_improvement", "ci_low", "ci_high")
+    if not len(base):
+        return {"n": 0, **dict.fromkeys(names, np.nan), "wilcoxon_p": np.nan}
+    s = improvement_summary(base, new)
+    wins = summarise(win_indicators(base, new, higher_is_better=False), seed=BOOTSTRAP_SEED)
+    return {
+        "n": s.n_pairs,
+        "win_fraction": s.win_fraction,
+        "win_low": wins.ci_low,
+        "win_high": wins.ci_high,
+        "mean_improvement": s.mean_improvement,
+        "ci_low": s.ci_low,
+        "ci_high": s.ci_high,
+        "wilcoxon_p": s.wilcoxon_p,
+    }
+
+
+def compare_designs(
+    table: pd.DataFrame,
+    keys: Sequence[str],
+    comparisons: Sequence[tuple[str, str]],
+    column: str = "test_mse",
+) -> pd.DataFrame:
+    """One :func:`improvement_row` per ``(new, base)`` comparison of ``column``.
+
+    ``keys``: the columns that pair models (grid axes and ``trial``). Comparisons
+    whose designs are not both in the table are skipped. Columns: ``new``, ``base``
+    and those of :func:`improvement_row`.
+    """
+    present = set(table["design"])
+    rows = []
+    for new, base in comparisons:
+        if new not in present or base not in present:
+            continue
+        p = pairs(table, column, keys, base=base, new=new)
+        row = improvement_row(p[f"{column}_{base}"].to_numpy(), p[f"{column}_{new}"].to_numpy())
+        rows.append({"new": new, "base": base, **row})
+    return pd.DataFrame(rows)
+
+
+def compare_by_step(
+    table: pd.DataFrame, keys: Sequence[str], comparisons: Sequence[tuple[str, str]]
+) -> pd.DataFrame:
+    """:func:`compare_designs` at every recorded step (``mse_step_<s>`` columns), with ``steps``."""
+    steps, cols = step_columns(table, "mse")
+    frames = [
+        compare_designs(table, keys, comparisons, c).assign(steps=s)
+        for s, c in zip(steps, cols, strict=True)
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

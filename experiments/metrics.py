@@ -25,6 +25,7 @@ __all__ = [
     "MeanSummary",
     "PairedSummary",
     "accuracy",
+    "baseline_trend",
     "bootstrap_ci",
     "delta_auc",
     "effective_robustness",
@@ -33,6 +34,7 @@ __all__ = [
     "percent_improvement",
     "robust_auc",
     "summarise",
+    "win_indicators",
 ]
 
 Seed = int | np.random.Generator | np.random.SeedSequence
@@ -115,6 +117,22 @@ def percent_improvement(mse_base: ArrayLike, mse_new: ArrayLike) -> float | np.n
     return _scalar_or_array(100.0 * (base - new) / base)
 
 
+def win_indicators(base: ArrayLike, new: ArrayLike, *, higher_is_better: bool) -> np.ndarray:
+    """Per pair: 1 where ``new`` is strictly better than ``base``, 0.5 on a tie, else 0.
+
+    The mean is the win fraction (ties count half); a bootstrap of it gives the win
+    fraction's interval. ``base``, ``new``: arrays of shape [n]; a pair with a NaN
+    gives NaN (left out by :func:`summarise`).
+    """
+    b = np.asarray(base, dtype=float)
+    w = np.asarray(new, dtype=float)
+    if b.shape != w.shape:
+        raise ValueError(f"new shape {w.shape} differs from base shape {b.shape}")
+    better = w > b if higher_is_better else w < b
+    wins = better + 0.5 * (w == b)
+    return np.where(np.isnan(b) | np.isnan(w), np.nan, wins)
+
+
 # ----------------------------------------------------------------------------- robustness
 
 
@@ -163,36 +181,77 @@ def delta_auc(levels: ArrayLike, perf_new: ArrayLike, perf_base: ArrayLike) -> f
     return robust_auc(levels, perf_new) - robust_auc(levels, perf_base)
 
 
+def baseline_trend(perf_baseline: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """The baseline trend of Taori et al. (2020): corrupted against clean performance.
+
+    Fitted across baseline models by least squares, one line per level:
+    ``perf(l) ~ intercept[l] + slope[l] * perf(l0)``, where ``l0`` (the first level,
+    normally noise 0) gives each model's clean performance. With fewer than two
+    distinct clean values the slope is 0 and the intercept the mean. At ``l0`` the
+    fit is exact (intercept 0, slope 1).
+
+    Parameters
+    ----------
+    perf_baseline : array of float, shape [M, L], M >= 1
+        Higher-is-better curves of the M baseline models (rows with a NaN are dropped).
+
+    Returns
+    -------
+    (intercept, slope) : arrays of shape [L]
+    """
+    pb = np.asarray(perf_baseline, dtype=float)
+    if pb.ndim != 2 or pb.shape[1] < 2:
+        raise ValueError(f"perf_baseline must have shape [M, L] with L >= 2, got {pb.shape}")
+    pb = pb[np.isfinite(pb).all(axis=1)]
+    if len(pb) == 0:
+        raise ValueError("perf_baseline has no finite rows")
+    clean = pb[:, 0]  # [M]
+    centred = clean - clean.mean()
+    spread = float(np.sum(centred**2))
+    if spread > 0:
+        slope = centred @ (pb - pb.mean(axis=0)) / spread  # [L]
+    else:
+        slope = np.zeros(pb.shape[1])
+    intercept = pb.mean(axis=0) - slope * clean.mean()
+    intercept[0], slope[0] = 0.0, 1.0  # exact at the clean level
+    return intercept, slope
+
+
 def effective_robustness(
-    levels: ArrayLike, perf_model: ArrayLike, perf_base: ArrayLike
+    levels: ArrayLike, perf: ArrayLike, perf_baseline: ArrayLike
 ) -> float | np.ndarray:
-    """Effective robustness (Taori et al. 2020): gain over the baseline's shifted curve.
+    """Effective robustness (Taori et al. 2020), integrated like :func:`robust_auc`.
 
-    The baseline's curve is shifted vertically so that it starts at the model's clean
-    performance (the first level, ``l0``), and the model's excess over it is summed
-    over the given levels (a sum, not normalised by L or by the level range)::
+    A baseline trend is fitted across the baseline models (:func:`baseline_trend`:
+    at each level, corrupted against clean performance). A model's effective
+    robustness is its deviation from the trend at its own clean performance,
+    integrated over the levels with the same trapezoid as robust AUC::
 
-        sum_l [perf_model(l) - (perf_base(l) - perf_base(l0) + perf_model(l0))]
+        integral_l [perf(l) - (intercept[l] + slope[l] * perf(l0))] dl
 
-    Sign convention: positive means the model degrades more slowly under corruption
-    than the baseline; a clean-data gap alone contributes nothing. Zero when the two
-    curves are parallel.
+    so it shares robust AUC's scale and units. Sign convention: positive means the
+    model keeps more of its performance under corruption than baseline models of
+    the same clean performance; a clean-data gap alone contributes nothing, and a
+    model on the trend scores 0 (baseline models average exactly 0).
 
     Parameters
     ----------
     levels : array of float, shape [L], strictly increasing; ``levels[0]`` is the clean level
-    perf_model, perf_base : array of float, shape [..., L], broadcastable
-        Higher-is-better metrics (accuracy, or ``-MSE``).
+    perf : array of float, shape [..., L]
+        Higher-is-better curves of the models to score (accuracy, or ``-MSE``).
+    perf_baseline : array of float, shape [M, L]
+        Curves of the baseline models that define the trend (e.g. every late-fusion
+        model of a grid).
 
     Returns
     -------
     float or array of shape [...]
     """
-    _, pm = _check_curve(levels, perf_model, "perf_model")
-    _, pb = _check_curve(levels, perf_base, "perf_base")
-    drop_model = pm - pm[..., :1]
-    drop_base = pb - pb[..., :1]
-    return _scalar_or_array(np.sum(drop_model - drop_base, axis=-1))
+    lv, p = _check_curve(levels, perf, "perf")
+    _check_curve(levels, perf_baseline, "perf_baseline")
+    intercept, slope = baseline_trend(perf_baseline)
+    expected = intercept + slope * p[..., :1]  # [..., L]
+    return _scalar_or_array(_trapezoid(p - expected, x=lv, axis=-1))
 
 
 # ----------------------------------------------------------------------------- bootstrap

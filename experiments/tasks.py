@@ -165,7 +165,8 @@ class LatentTask:
     Parameters: training, validation and test sizes; ``eta`` (X1's corruption by
     the X2-explained nuisance) and ``sigma2`` (X2's noise); ``dz``, ``dx``, ``dy``
     widths; ``noise_scale`` of every eps; ``lrelu_slope``; ``standardize``: inputs
-    and targets standardised with training statistics (see
+    standardised with training statistics, and targets too unless ``standardize_y``
+    is False (raw Y then: its variance is about 16, so every MSE is in Y's units; see
     :func:`progfusion.synthetic.make_latent_sin`).
     """
 
@@ -180,11 +181,15 @@ class LatentTask:
     noise_scale: float = 1.0
     lrelu_slope: float = 0.01
     standardize: bool = True
+    standardize_y: bool = True
 
     objective = "regression"
 
     def __post_init__(self) -> None:
         _check_sizes(self)
+        for name in ("standardize", "standardize_y"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"task.{name} must be true or false, got {getattr(self, name)!r}")
         self._generate(1, 1, 0, seed=0)  # the generator's own checks, on a tiny instance
 
     def _generate(self, n_train: int, n_test: int, n_val: int, *, seed: int):
@@ -221,6 +226,7 @@ class LatentTask:
         ys = [s.y for s in splits]
         if self.standardize:
             xs[0], xs[1:] = _standardised(xs[0], xs[1:])
+        if self.standardize and self.standardize_y:
             y_scale = Standardizer.fit(ys[0])
             ys = [y_scale.transform(y) for y in ys]
         test = Split.of(xs[2], ys[2])

@@ -1,11 +1,12 @@
 """The ``progfusion`` command line.
 
     progfusion figures [--preset quick|paper] [options]   # Figures 4, 7 and 8
-    progfusion figure 4|7|8 [options]
+    progfusion figure 4|7|8|gap [options]
     progfusion study FILE.toml [--out DIR] [options]      # any study: its table
     progfusion plot TABLE                                  # redraw from a table
     progfusion theory [--markdown] [--write FILE] [--readme README.md]  # theory verdicts
     progfusion report [--preset quick|paper] [--out DIR]   # claims and verdicts
+    progfusion report --readme README.md [--results docs/results]  # README from tables
 
 Bad arguments print one line and exit with code 2; Ctrl-C keeps every finished
 result, and rerunning the same command resumes.
@@ -134,7 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("figures", help="regenerate Figures 4, 7 and 8")
     _run_options(p)
     p = sub.add_parser("figure", help="regenerate one figure")
-    p.add_argument("number", choices=["4", "7", "8"])
+    p.add_argument(
+        "number",
+        choices=["4", "7", "8", "gap"],
+        help="gap: the gap study (ours; its own protocols, so --protocol is ignored)",
+    )
     _run_options(p)
     p = sub.add_parser(
         "study",
@@ -155,6 +160,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--readme", type=Path, metavar="README", help="refresh the table in README")
     p = sub.add_parser("report", help="write REPORT.md: claims, measurements, verdicts")
     _run_options(p)
+    p.add_argument(
+        "--publish", type=Path, metavar="DIR",
+        help="also copy the run's tables into DIR as .csv.gz (normally docs/results)",
+    )  # fmt: skip
+    p.add_argument(
+        "--readme", type=Path, metavar="README",
+        help="rewrite README's figures and headline blocks from the published tables "
+        "(--publish DIR, else --results); without --publish nothing is trained",
+    )  # fmt: skip
+    p.add_argument(
+        "--results", type=Path, default=Path("docs/results"), metavar="DIR",
+        help="the published tables --readme reads (default docs/results)",
+    )  # fmt: skip
     return parser
 
 
@@ -238,11 +256,22 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_theory(markdown=args.markdown, write=args.write, readme=args.readme)
         elif args.command == "report":
+            from .publish import publish, refresh_readme
             from .report import write_report
 
-            preset, opts = _options(parser, args)
-            path = write_report(preset, opts)
-            print(f"wrote {path}")
+            if args.readme is None or args.publish is not None:
+                preset, opts = _options(parser, args)
+                print(f"wrote {write_report(preset, opts)}")
+                if args.publish is not None:
+                    publish(opts.out, args.publish)
+                    print(f"published the tables of {opts.out} into {args.publish}")
+            if args.readme is not None:
+                try:
+                    done, line = refresh_readme(args.readme, args.publish or args.results)
+                except (ValueError, FileNotFoundError) as exc:
+                    parser.error(f"report: {exc}")
+                print(line, file=sys.stdout if done else sys.stderr)
+                return 0 if done else 1
     except ConnectionError as exc:
         from progfusion.experiments.executors import SchedulerUnreachable
 

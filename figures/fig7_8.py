@@ -179,8 +179,8 @@ def draw8(table: pd.DataFrame, out: Path | None = None) -> plt.Figure:
         axes[0].set_title("(a) robust AUC, pro minus late")
         plot_grid_heatmap(
             axes[1], table=cells, value="effective_robustness", cbar_label="effective robustness"
-        )
-        axes[1].set_title("(b) effective robustness of pro")
+        )  # Taori et al.'s, integrated with robust AUC's trapezoid: (a) and (b) share a scale
+        axes[1].set_title("(b) effective robustness of pro (vs late trend)")
         _save(fig, out, "figure8")
     return fig
 

@@ -110,6 +110,10 @@ def write_report(preset: Preset, opts: RunOptions) -> Path:
             "```",
             "",
         ]
+    gap_note = []
+    if (out / "gap.md").is_file():  # written by progfusion figure gap in the same --out
+        gap_text = (out / "gap.md").read_text().split("\n", 1)[1].strip()
+        gap_note = ["## The gap study (ours)", "", "![The gap study](gap.png)", "", gap_text, ""]
     counts = pd.concat([fig4["status"], grid["status"]]).value_counts().to_dict()
     lines = [
         "# progfusion report",
@@ -127,6 +131,7 @@ def write_report(preset: Preset, opts: RunOptions) -> Path:
         "",
         *empirical_section(fig4, grid, fig8),
         *steps_note,
+        *gap_note,
         *_theory_section(),
     ]
     path = out / "REPORT.md"

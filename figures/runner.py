@@ -134,8 +134,15 @@ def _run_figures(figures, preset, opts, echo, executors) -> dict[str, float]:
                 atomic_write_text(opts.out / "figure8.csv", table8.to_csv(index=False))
                 plt.close(fig7_8.draw8(table8, opts.out))
                 _print_summary(fig7_8.summary8(table8), _counts(table8), echo)
+        elif figure == "gap":
+            from .gap_run import run_gap
+
+            run_gap(
+                preset.name, seed=opts.seed, trials=preset.trials, out=opts.out, echo=echo,
+                sweep=lambda name, study: _sweep(name, study, opts, executors),
+            )  # fmt: skip
         else:
-            raise ValueError(f"figure must be one of {FIGURES}, got {figure!r}")
+            raise ValueError(f"figure must be one of {(*FIGURES, 'gap')}, got {figure!r}")
         timings[f"figure{figure}"] = round(time.perf_counter() - start, 2)
         _record(opts, preset, timings)
     return timings

@@ -6,6 +6,7 @@ from progfusion.experiments.metrics import (
     MeanSummary,
     PairedSummary,
     accuracy,
+    baseline_trend,
     bootstrap_ci,
     delta_auc,
     effective_robustness,
@@ -14,6 +15,7 @@ from progfusion.experiments.metrics import (
     percent_improvement,
     robust_auc,
     summarise,
+    win_indicators,
 )
 
 LEVELS = np.array([0.0, 0.1, 0.3])
@@ -90,21 +92,42 @@ def test_delta_auc_sign_and_antisymmetry():
         delta_auc(LEVELS, new, base[:2])
 
 
-def test_effective_robustness_by_hand():
-    model = np.array([0.9, 0.85, 0.8])  # drops 0, -0.05, -0.1
-    base = np.array([1.0, 0.8, 0.4])  # drops 0, -0.2, -0.6
-    assert effective_robustness(LEVELS, model, base) == pytest.approx(0.15 + 0.5)
-    assert effective_robustness(LEVELS, base, model) == pytest.approx(-0.65)
+def test_baseline_trend_by_hand():
+    # two baseline models: clean 1 and 2; at level 2 they keep 0.5 and 1.5 (slope 1,
+    # intercept -0.5); at level 1, 1 and 1 (slope 0, intercept 1)
+    base = np.array([[1.0, 1.0, 0.5], [2.0, 1.0, 1.5]])
+    intercept, slope = baseline_trend(base)
+    np.testing.assert_allclose(intercept, [0.0, 1.0, -0.5], atol=1e-12)
+    np.testing.assert_allclose(slope, [1.0, 0.0, 1.0], atol=1e-12)
+    flat_intercept, flat_slope = baseline_trend(base[:1])  # one model: slope 0 off level 0
+    np.testing.assert_allclose(flat_slope, [1.0, 0.0, 0.0])
+    np.testing.assert_allclose(flat_intercept, [0.0, 1.0, 0.5])
+    with pytest.raises(ValueError, match="perf_baseline"):
+        baseline_trend(base[0])
 
 
-def test_effective_robustness_zero_for_shifted_baseline():
-    base = np.array([1.0, 0.8, 0.4])
-    shifted = base - 0.3  # same curve, worse clean performance
-    assert effective_robustness(LEVELS, shifted, base) == pytest.approx(0.0)
-    curves = np.stack([base + 0.1, base - 0.2])  # [2, L], broadcast against base [L]
-    np.testing.assert_allclose(effective_robustness(LEVELS, curves, base), [0.0, 0.0], atol=1e-12)
-    with pytest.raises(ValueError, match="perf_model"):
-        effective_robustness(LEVELS, base[:2], base)
+def test_effective_robustness_is_deviation_from_the_trend_integrated_like_auc():
+    base = np.array([[1.0, 1.0, 0.5], [2.0, 1.0, 1.5]])  # trend as above
+    model = np.array([1.5, 1.4, 1.2])  # trend at clean 1.5: [1.5, 1.0, 1.0]
+    residual = model - np.array([1.5, 1.0, 1.0])
+    assert effective_robustness(LEVELS, model, base) == pytest.approx(
+        robust_auc(LEVELS, residual)  # same trapezoid, same scale as robust AUC
+    )
+    assert effective_robustness(LEVELS, model, base) > 0  # above the trend: more robust
+    on_trend = np.array([3.0, 1.0, 2.5])
+    assert effective_robustness(LEVELS, on_trend, base) == pytest.approx(0.0)
+    # a clean-data gap alone scores nothing: baseline models average exactly zero
+    assert np.mean(effective_robustness(LEVELS, base, base)) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="perf"):
+        effective_robustness(LEVELS, model[:2], base)
+
+
+def test_win_indicators_count_ties_half_and_keep_nan():
+    wins = win_indicators([1.0, 1.0, 1.0, np.nan], [0.5, 1.0, 2.0, 1.0], higher_is_better=False)
+    np.testing.assert_array_equal(wins[:3], [1.0, 0.5, 0.0])
+    assert np.isnan(wins[3])
+    with pytest.raises(ValueError, match="new shape"):
+        win_indicators([1.0], [1.0, 2.0], higher_is_better=True)
 
 
 # ----------------------------------------------------------------------------- bootstrap

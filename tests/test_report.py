@@ -57,13 +57,26 @@ def test_figure7_claims_on_hand_checkable_pairs() -> None:
     # every pro MSE is 10% below late's: wins 100%, improvement exactly +10%
     late = [1.0, 2.0, 1.5, 0.5, 4.0, 3.0]
     grid = _grid(late, [0.9 * x for x in late])
-    wins, mean_gain, direction = verdicts.figure7_claims(grid)
+    wins, mean_gain, ratio, direction = verdicts.figure7_claims(grid)
     assert wins.n == 6 and wins.mean == 1.0 and wins.verdict == "reproduced"
     assert mean_gain.mean == pytest.approx(10.0) and mean_gain.verdict == "reproduced"
+    assert ratio.mean == pytest.approx(10.0) and ratio.ci_low == pytest.approx(10.0)
     assert direction.verdict == "reproduced"
     # pro worse by 10% everywhere: every claim is contradicted
     worse = verdicts.figure7_claims(_grid(late, [1.1 * x for x in late]))
-    assert [c.verdict for c in worse] == ["not reproduced"] * 3
+    assert [c.verdict for c in worse] == ["not reproduced"] * 4
+
+
+def test_the_two_readings_of_8_percent_differ_when_errors_vary() -> None:
+    # pro halves the small errors and loses 10% on the large ones: the mean of per-pair
+    # ratios is +20%, the ratio of mean MSEs is negative
+    late = [0.1, 0.1, 0.1, 10.0, 10.0, 10.0]
+    pro = [0.05, 0.05, 0.05, 11.0, 11.0, 11.0]
+    _, per_pair, ratio, _ = verdicts.figure7_claims(_grid(late, pro))
+    assert per_pair.mean == pytest.approx(20.0)
+    expected = 100 * (np.mean(late) - np.mean(pro)) / np.mean(late)
+    assert ratio.mean == pytest.approx(expected) and ratio.mean < 0
+    assert "reading 1" in per_pair.effect and "reading 2" in ratio.effect
 
 
 def test_claims_drop_nan_values() -> None:
@@ -88,6 +101,7 @@ def test_report_end_to_end(tiny_run: Path, tiny_run_copy: Path) -> None:
     verdict_words = ("reproduced", "not reproduced", "inconclusive")
     prefixes = ("| 4a |", "| 4b |", "| 7 |", "| 8 |")
     rows = [line for line in text.splitlines() if line.startswith(prefixes)]
-    assert len(rows) == 13 and all(any(f"**{w}**" in row for w in verdict_words) for row in rows)
+    assert len(rows) == 2 * 7 + 4 + 2  # 7 rows per Figure 4 panel, 4 for Figure 7, 2 for 8
+    assert all(any(f"**{w}**" in row for w in verdict_words) for row in rows)
     for image in ("figure4.png", "figure7.png", "figure8.png"):
         assert f"]({image})" in text and (out / image).is_file()

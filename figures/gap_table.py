@@ -1,0 +1,166 @@
+"""The gap study's answer: one row per setting with its verdicts, and one sentence.
+
+A *setting* is a fixed number of steps (``gap-steps``), 7(a)'s early stopping
+(``gap-stopping``) or one value of one factor (``gap-<factor>``). For each setting
+and each paired comparison (:data:`~.gap.COMPARISONS`) the row holds the win
+fraction and the mean percentage MSE improvement with their 95% intervals, and
+three verdicts by the report's rule (:func:`~.verdicts.verdict`): the win fraction
+against "close to 90%" (:data:`~.verdicts.WIN_BAND`), the mean improvement against
+"8%" (:data:`~.verdicts.IMPROVEMENT_BAND`), and its direction (above 0).
+:func:`answer` writes the sentence from the table alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import pandas as pd
+from progfusion.experiments.analysis import compare_by_step, compare_designs
+
+from .gap import COMPARISONS, FACTORS
+from .verdicts import IMPROVEMENT_BAND, WIN_BAND, verdict
+
+__all__ = ["answer", "markdown_table", "settings_table"]
+
+_KEYS = ["eta", "sigma2", "trial"]
+_REPRODUCED = "reproduced"
+
+
+def _show(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _with_verdicts(rows: pd.DataFrame) -> pd.DataFrame:
+    rows = rows.copy()
+    rows["win_verdict"] = [verdict(r.win_low, r.win_high, WIN_BAND, r.n) for r in rows.itertuples()]
+    rows["improvement_verdict"] = [
+        verdict(r.ci_low, r.ci_high, IMPROVEMENT_BAND, r.n) for r in rows.itertuples()
+    ]
+    rows["direction_verdict"] = [
+        verdict(r.ci_low, r.ci_high, (0.0, math.inf), r.n) for r in rows.itertuples()
+    ]
+    return rows
+
+
+def settings_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every setting of the gap tables (by table name) with its comparisons and verdicts.
+
+    Columns: ``study``, ``setting`` (its label), ``factor``, ``value``, ``new``,
+    ``base``, ``n`` (pairs), ``win_fraction``, ``win_low``, ``win_high`` (0..1),
+    ``mean_improvement``, ``ci_low``, ``ci_high`` (percent), ``wilcoxon_p``, and
+    ``win_verdict``, ``improvement_verdict``, ``direction_verdict``.
+    """
+    frames = []
+    if "gap-steps" in tables:
+        by_step = compare_by_step(tables["gap-steps"], _KEYS, COMPARISONS)
+        by_step = by_step.assign(
+            study="gap-steps",
+            factor="steps",
+            value=by_step["steps"],
+            setting=[f"fixed, {s:,} steps" for s in by_step["steps"]],
+        )
+        frames.append(by_step.drop(columns="steps"))
+    if "gap-stopping" in tables:
+        rows = compare_designs(tables["gap-stopping"], _KEYS, COMPARISONS)
+        frames.append(
+            rows.assign(
+                study="gap-stopping",
+                factor="protocol",
+                value="early-stopping",
+                setting="early stopping (7(a))",
+            )  # fmt: skip
+        )
+    for factor in FACTORS:
+        name = f"gap-{factor}"
+        if name not in tables:
+            continue
+        table = tables[name]
+        for value in dict.fromkeys(table[factor]):
+            rows = compare_designs(table[table[factor] == value], _KEYS, COMPARISONS)
+            frames.append(
+                rows.assign(
+                    study=name, factor=factor, value=value, setting=f"{factor} = {_show(value)}"
+                )  # fmt: skip
+            )
+    if not frames:
+        raise ValueError("tables: no gap table (gap-steps, gap-stopping or gap-<factor>)")
+    table = pd.concat(frames, ignore_index=True)
+    lead = ["study", "setting", "factor", "value", "new", "base"]
+    table = table[lead + [c for c in table.columns if c not in lead]]
+    return _with_verdicts(table)
+
+
+def _pct(x: float) -> str:
+    return "n/a" if not math.isfinite(x) else f"{100 * x:.1f}%"
+
+
+def _signed(x: float) -> str:
+    return "n/a" if not math.isfinite(x) else f"{x:+.2f}%"
+
+
+def _survival(settings: pd.DataFrame, base: str) -> str | None:
+    rows = settings[(settings["study"] == "gap-stopping") & (settings["new"] == "pro")]
+    rows = rows[rows["base"] == base]
+    if not len(rows):
+        return None
+    r = rows.iloc[0]
+    word = {
+        "reproduced": "survives",
+        "not reproduced": "does not survive",
+        "inconclusive": "is undecided",
+    }[r["direction_verdict"]]
+    return (
+        f"{word} against {base} fusion ({_signed(r['mean_improvement'])} "
+        f"[{_signed(r['ci_low'])}, {_signed(r['ci_high'])}], wins {_pct(r['win_fraction'])} "
+        f"of {int(r['n'])} pairs)"
+    )
+
+
+def answer(settings: pd.DataFrame) -> str:
+    """One sentence, generated from ``settings`` (:func:`settings_table`).
+
+    It names the settings whose pro-vs-late win fraction and mean improvement are
+    both *reproduced* against the paper's bands (or says none is, naming the closest),
+    and says whether pro-fusion's gain survives against late-wide and iterative
+    fusion under 7(a)'s protocol (its direction verdict against each).
+    """
+    pro = settings[(settings["new"] == "pro") & (settings["base"] == "late")]
+    both = pro[(pro["win_verdict"] == _REPRODUCED) & (pro["improvement_verdict"] == _REPRODUCED)]
+    if len(both):
+        first = (
+            f'Of {len(pro)} settings, {len(both)} reproduce both "close to 90%" and "8%" '
+            f"for pro- against late fusion: {', '.join(both['setting'])}"
+        )
+    elif len(pro):
+        closest = pro.loc[(pro["mean_improvement"] - 8.0).abs().idxmin()]
+        first = (
+            f'None of the {len(pro)} settings reproduces both "close to 90%" and "8%" for '
+            f"pro- against late fusion (closest: {closest['setting']}, wins "
+            f"{_pct(closest['win_fraction'])}, {_signed(closest['mean_improvement'])})"
+        )
+    else:
+        first = "No setting compares pro- with late fusion"
+    survivals = [s for s in (_survival(settings, b) for b in ("late-wide", "iterative")) if s]
+    if not survivals:
+        return first + "; no early-stopping table compares pro-fusion with late-wide or iterative."
+    return (
+        first + "; under 7(a)'s early stopping, pro-fusion's gain " + " and ".join(survivals) + "."
+    )
+
+
+def markdown_table(settings: pd.DataFrame) -> str:
+    """The settings table as Markdown (one row per setting and comparison)."""
+    lines = [
+        "| setting | comparison | n | win fraction [95% CI] | verdict (close to 90%) "
+        "| mean improvement [95% CI] | verdict (8%) | verdict (> 0) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in settings.itertuples():
+        lines.append(
+            f"| {r.setting} | {r.new} vs {r.base} | {r.n} | {_pct(r.win_fraction)} "
+            f"[{_pct(r.win_low)}, {_pct(r.win_high)}] | {r.win_verdict} | "
+            f"{_signed(r.mean_improvement)} [{_signed(r.ci_low)}, {_signed(r.ci_high)}] | "
+            f"{r.improvement_verdict} | {r.direction_verdict} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,224 @@
+"""Published numbers, regenerated from committed result tables (issue 12, item 7).
+
+``progfusion report --publish DIR`` copies a run's tables into ``DIR`` (normally
+``docs/results``) as ``<table>.csv.gz`` with its ``run.json``;
+``progfusion report --readme README.md`` rewrites the README's two generated
+blocks from those tables alone (no training): the figures block (between
+``<!-- figures:start -->`` and ``<!-- figures:end -->``: what the figures show,
+beside the paper) and the headline block (``report-headline`` markers: the
+empirical claims with their verdicts). :func:`check_readme` names every block
+that differs from what the tables give, so a hand edit of a number fails a test.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from progfusion.experiments.analysis import (
+    improvement_summary,
+    pairs,
+    robustness_pairs,
+    steps_summary,
+    width_summary,
+)
+from progfusion.experiments.metrics import summarise
+from progfusion.experiments.seeds import BOOTSTRAP_SEED
+
+from .gap import FACTORS
+from .gap_table import answer, settings_table
+from .report import _claims_table
+from .verdicts import figure4_claims, figure7_claims, figure8_claims
+
+__all__ = [
+    "BLOCKS",
+    "RESULTS_DIR",
+    "check_readme",
+    "load_tables",
+    "publish",
+    "refresh_readme",
+    "render_blocks",
+    "update_readme",
+]
+
+#: Where the published tables live, relative to the repository root.
+RESULTS_DIR = Path("docs/results")
+_FIGURE_TABLES = ("figure4", "figure7", "figure7b", "figure8")
+_GAP_TABLES = ("gap-steps", "gap-stopping", *(f"gap-{f}" for f in FACTORS))
+#: The README's generated blocks: name -> (start marker, end marker).
+BLOCKS = {
+    "figures": ("<!-- figures:start -->", "<!-- figures:end -->"),
+    "headline": ("<!-- report-headline:start -->", "<!-- report-headline:end -->"),
+}
+
+
+def publish(out: Path, results: Path) -> list[Path]:
+    """Copy the tables of a run in ``out`` (and its ``run.json``) into ``results``, gzipped."""
+    results.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in (*_FIGURE_TABLES, *_GAP_TABLES):
+        source = out / f"{name}.csv"
+        if source.is_file():
+            target = results / f"{name}.csv.gz"
+            pd.read_csv(source).to_csv(
+                target, index=False, compression={"method": "gzip", "mtime": 0}
+            )
+            written.append(target)
+    if (out / "run.json").is_file():
+        written.append(Path(shutil.copy(out / "run.json", results / "run.json")))
+    if not written:
+        raise ValueError(f"out: no results table in {out} (run progfusion figures first)")
+    return written
+
+
+def load_tables(results: Path) -> dict[str, pd.DataFrame]:
+    """Every published table in ``results``, by name (ValueError when Figures 4, 7, 8 lack one)."""
+    tables = {
+        name: pd.read_csv(results / f"{name}.csv.gz")
+        for name in (*_FIGURE_TABLES, *_GAP_TABLES)
+        if (results / f"{name}.csv.gz").is_file()
+    }
+    missing = [n for n in ("figure4", "figure7", "figure8") if n not in tables]
+    if missing:
+        raise ValueError(f"results: {results} has no {', '.join(missing)} table (.csv.gz)")
+    return tables
+
+
+def _n(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def _figure7_rows(tables: dict[str, pd.DataFrame]) -> list[str]:
+    p = pairs(tables["figure7"], "test_mse", ["eta", "sigma2", "trial"])
+    s = improvement_summary(p["test_mse_late"].to_numpy(), p["test_mse_pro"].to_numpy())
+    wins = [c for c in figure7_claims(tables["figure7"]) if "90%" in c.quote][0]
+    rows = [
+        f'| Figure 7: trials where pro-fusion has the lower MSE | "close to 90%" | '
+        f"{100 * s.win_fraction:.1f}% [{100 * wins.ci_low:.1f}, {100 * wins.ci_high:.1f}] "
+        f"of {_n(s.n_pairs)} |",
+        f"| Figure 7: mean MSE improvement of pro over late | 8% | {s.mean_improvement:+.2f}% "
+        f"[{s.ci_low:+.2f}, {s.ci_high:+.2f}]; Wilcoxon p = {s.wilcoxon_p:.1g} |",
+    ]
+    if "figure7b" in tables:
+        st = steps_summary(tables["figure7b"])
+        steps = " / ".join(f"{s:,}" for s in st["steps"])
+        gains = " / ".join(f"{g:+.1f}%" for g in st["mean_improvement"])
+        wins_ = " / ".join(f"{100 * w:.0f}%" for w in st["win_fraction"])
+        rows.append(
+            f"| Figure 7(b), fixed steps: improvement after {steps} steps | (not in the paper) "
+            f"| {gains}; pro wins {wins_} |"
+        )
+    return rows
+
+
+def _figure8_rows(table: pd.DataFrame) -> list[str]:
+    per_pair = robustness_pairs(table)
+    d = summarise(per_pair["delta_auc"].to_numpy(), seed=BOOTSTRAP_SEED)
+    e = summarise(per_pair["effective_robustness"].to_numpy(), seed=BOOTSTRAP_SEED)
+    positive = 100 * float(np.mean(per_pair["delta_auc"] > 0))
+    return [
+        f"| Figure 8: Delta robust AUC of -MSE (pro - late) | pro more robust | {d.mean:+.3f} "
+        f"[{d.ci_low:+.3f}, {d.ci_high:+.3f}], positive in {positive:.0f}% of pairs |",
+        f"| Figure 8: effective robustness of pro (Taori et al., same scale) | (not in the paper) "
+        f"| {e.mean:+.3f} [{e.ci_low:+.3f}, {e.ci_high:+.3f}] |",
+    ]
+
+
+def _figure4_rows(table: pd.DataFrame) -> list[str]:
+    summary = width_summary(table)
+    rows = []
+    for panel, g in summary.groupby("panel"):
+        small, large = g["width"].min(), g["width"].max()
+        mean = g.set_index(["design", "width"])["mean"]
+        cells = ", ".join(
+            f"{d} {mean[d, small]:.2f} / {mean[d, large]:.2f}" for d in dict.fromkeys(g["design"])
+        )
+        rows.append(
+            f"| Figure 4 ({panel}), d = {small} / {large}: accuracy | gap shrinks, late matches "
+            f"early | {cells} |"
+        )
+    return rows
+
+
+def render_blocks(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """The text of each README block (without markers), from the tables alone."""
+    counts = ", ".join(f"{name} {_n(len(t))}" for name, t in tables.items())
+    figures = [
+        "### The published run",
+        "",
+        "![Figure 4: accuracy against hidden width](docs/figure4.png)",
+        "",
+        "![Figure 7: MSE improvement of pro over late fusion](docs/figure7.png)",
+        "",
+        "![Figure 8: robustness of pro against late fusion](docs/figure8.png)",
+        "",
+        f"Generated by `progfusion report --readme README.md` from the tables in "
+        f"`docs/results/` (models per table: {counts}). What they show, beside the paper "
+        "(95% intervals over paired trials):",
+        "",
+        "| | paper | measured (95% CI, paired trials) |",
+        "| --- | --- | --- |",
+        *_figure7_rows(tables),
+        *_figure8_rows(tables["figure8"]),
+        *_figure4_rows(tables["figure4"]),
+    ]
+    gap = {k: v for k, v in tables.items() if k.startswith("gap-")}
+    if gap:
+        figures += [
+            "",
+            f"Where the paper's numbers come from (the gap study): {answer(settings_table(gap))}",
+        ]
+    claims = figure4_claims(tables["figure4"]) + figure7_claims(tables["figure7"])
+    claims += figure8_claims(tables["figure8"])
+    headline = [
+        "The report's headline table, from the published tables (the verdict rule is in the "
+        "report: *reproduced* if the whole 95% interval lies inside the claimed band, *not "
+        "reproduced* if it lies wholly outside, *inconclusive* otherwise):",
+        "",
+        *_claims_table(claims),
+    ]
+    return {"figures": "\n".join(figures), "headline": "\n".join(headline)}
+
+
+def _pattern(name: str) -> re.Pattern:
+    start, end = BLOCKS[name]
+    return re.compile(re.escape(start) + r"\n(.*?)\n?" + re.escape(end), re.DOTALL)
+
+
+def update_readme(path: Path, tables: dict[str, pd.DataFrame]) -> bool:
+    """Rewrite both blocks of the README at ``path``; False (untouched) if a marker is missing."""
+    text = Path(path).read_text()
+    if any(m not in text for pair in BLOCKS.values() for m in pair):
+        return False
+    for name, body in render_blocks(tables).items():
+        start, end = BLOCKS[name]
+        block = f"{start}\n{body}\n{end}"
+        text = _pattern(name).sub(lambda _m, block=block: block, text, count=1)
+    Path(path).write_text(text)
+    return True
+
+
+def check_readme(path: Path, tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Names of the README's blocks that differ from what the tables give (or lack markers)."""
+    text = Path(path).read_text()
+    stale = []
+    for name, body in render_blocks(tables).items():
+        found = _pattern(name).search(text)
+        if found is None or found.group(1).strip() != body.strip():
+            stale.append(name)
+    return stale
+
+
+def refresh_readme(readme: Path, results: Path) -> tuple[bool, str]:
+    """``progfusion report --readme``: rewrite ``readme``'s blocks from ``results``.
+
+    Returns (done, one line for the user). A ValueError when ``results`` lacks a table.
+    """
+    tables = load_tables(Path(results))
+    if not update_readme(Path(readme), tables):
+        markers = ", ".join(m for pair in BLOCKS.values() for m in pair)
+        return False, f"{readme}: missing one of the markers {markers}; nothing written"
+    return True, f"rewrote the figures and headline blocks of {readme} from {results}"

@@ -1,0 +1,141 @@
+"""The gap study (issue 12): its studies, its tiny run end to end, and published numbers.
+
+``gap_run`` runs ``progfusion figure gap --preset tiny`` once for this module (about
+15 s on one core); the publishing tests copy the session's tiny figures run and
+this run into a results folder of their own.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from progfusion.figures import gap, publish
+from progfusion.figures.cli import main
+from progfusion.figures.fig7_8 import GRID_PAPER
+from progfusion.figures.gap_table import answer, settings_table
+
+from tests.runs import no_training
+
+
+def test_paper_gap_studies_keep_7a_setting_and_change_one_factor() -> None:
+    studies = gap.gap_studies("paper")
+    steps, stopping = studies["gap-steps"], studies["gap-stopping"]
+    for study in (steps, stopping):
+        assert study.task == GRID_PAPER.task and dict(study.grid) == dict(GRID_PAPER.grid)
+        assert study.trials == 30 and study.designs == gap.DESIGNS
+    assert steps.protocol.record_steps == (100, 200, 400, 800, 1600, 3200, 6400, 12800)
+    assert stopping.protocol == GRID_PAPER.protocol
+    for factor, values in gap.FACTORS.items():
+        study = studies[f"gap-{factor}"]
+        assert list(study.grid) == [factor, "eta", "sigma2"] and study.grid[factor] == values
+        assert study.trials == gap.FACTOR_TRIALS and study.designs == ("late", "pro")
+        # 7(a)'s own value is one of the factor's values
+        cell = study.cells()[0]
+        base_task, base_protocol, base_params = GRID_PAPER.cell_settings(GRID_PAPER.cells()[0])
+        reference = {**base_params, **vars(base_task), "lr": base_protocol.lr}
+        assert reference[factor] in values
+        assert cell.params[factor] == values[0]
+    with pytest.raises(ValueError, match="size"):
+        gap.gap_studies("huge")
+
+
+@pytest.fixture(scope="module")
+def gap_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("gap_run")
+    argv = ["figure", "gap", "--preset", "tiny", "--out", str(out), "--workers", "1", "--quiet"]
+    assert main(argv) == 0
+    return out
+
+
+def test_gap_run_writes_tables_figure_and_a_generated_answer(gap_run: Path) -> None:
+    for name in ("gap.png", "gap.pdf", "gap.md", "gap-settings.csv", "gap-steps.csv"):
+        assert (gap_run / name).is_file()
+    settings = pd.read_csv(gap_run / "gap-settings.csv")
+    steps = settings[settings["study"] == "gap-steps"]
+    assert sorted(set(steps["value"].astype(int))) == [25, 50, 100]
+    assert set(zip(steps["new"], steps["base"], strict=True)) == set(gap.COMPARISONS)
+    assert {"n_train = 1024", "standardize_y = False", "context = add"} <= set(settings["setting"])
+    ok = settings["win_low"] <= settings["win_fraction"]
+    assert (ok & (settings["win_fraction"] <= settings["win_high"])).all()
+    # 2 trials per cell: every verdict is inconclusive by the report's rule
+    assert set(settings["win_verdict"]) == {"inconclusive"}
+    text = (gap_run / "gap.md").read_text()
+    assert answer(settings) in text and "late-wide" in text and "iterative" in text
+    with no_training() as calls:  # rerunning resumes: nothing is trained again
+        argv = ["figure", "gap", "--preset", "tiny", "--out", str(gap_run), "--quiet"]
+        assert main([*argv, "--workers", "1"]) == 0
+    assert calls == []
+
+
+def test_answer_names_the_settings_that_reproduce_both_bands() -> None:
+    rows = []
+    for setting, win, gain in (("fast", 0.95, 8.0), ("slow", 0.6, 1.0)):
+        rows.append({"study": "gap-steps", "setting": setting, "new": "pro", "base": "late",
+                     "n": 30, "win_fraction": win, "mean_improvement": gain,
+                     "win_verdict": "reproduced" if win > 0.9 else "not reproduced",
+                     "improvement_verdict": "reproduced" if gain > 4 else "no"})  # fmt: skip
+    for base, verdict in (("late-wide", "not reproduced"), ("iterative", "reproduced")):
+        rows.append({"study": "gap-stopping", "setting": "es", "new": "pro", "base": base,
+                     "n": 30, "win_fraction": 0.5, "mean_improvement": 0.1, "ci_low": -1.0,
+                     "ci_high": 1.0, "direction_verdict": verdict})  # fmt: skip
+    sentence = answer(pd.DataFrame(rows))
+    assert "1 reproduce both" in sentence and "fast" in sentence and "slow" not in sentence
+    assert "does not survive against late-wide" in sentence
+    assert "survives against iterative" in sentence
+
+
+def _results(tiny_run: Path, gap_run: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "run"
+    shutil.copytree(tiny_run, out)
+    for table in gap_run.glob("gap-*.csv"):
+        if table.name != "gap-settings.csv":
+            shutil.copy(table, out / table.name)
+    return out
+
+
+def test_readme_blocks_regenerate_from_tables_and_a_hand_edit_fails(
+    tiny_run: Path, gap_run: Path, tmp_path: Path
+) -> None:
+    results = tmp_path / "results"
+    publish.publish(_results(tiny_run, gap_run, tmp_path), results)
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "# x\n<!-- figures:start -->\nold +8%\n<!-- figures:end -->\nkept\n"
+        "<!-- report-headline:start -->\nold\n<!-- report-headline:end -->\n"
+    )
+    with no_training() as calls:
+        assert main(["report", "--readme", str(readme), "--results", str(results)]) == 0
+    assert calls == []
+    tables = publish.load_tables(results)
+    assert publish.check_readme(readme, tables) == []
+    text = readme.read_text()
+    assert "kept" in text and "old +8%" not in text and "the gap study" in text
+    settings = settings_table({k: v for k, v in tables.items() if k.startswith("gap-")})
+    assert answer(settings) in text
+    # a hand edit of one number in each block is caught
+    block = text.split("<!-- figures:start -->")[1]
+    number = next(w for w in block.split() if w.endswith("%") and w[0].isdigit())
+    edited = text.replace(number, "99.9%", 1)
+    readme.write_text(edited)
+    assert publish.check_readme(readme, tables) == ["figures"]
+    readme.write_text(text.replace("| **", "| **not ", 1))
+    assert publish.check_readme(readme, tables) == ["headline"]
+
+
+def test_readme_without_markers_or_tables_is_refused(tmp_path: Path, capsys) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("no markers\n")
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--readme", str(readme), "--results", str(tmp_path / "none")])
+    assert exc.value.code == 2 and "figure4" in capsys.readouterr().err
+
+
+def test_published_readme_matches_committed_tables() -> None:
+    root = Path(__file__).resolve().parents[1]
+    results = root / publish.RESULTS_DIR
+    if not (results / "figure7.csv.gz").is_file():
+        pytest.skip("docs/results/ holds no published tables yet (see the README)")
+    assert publish.check_readme(root / "README.md", publish.load_tables(results)) == []
