@@ -5,7 +5,11 @@ For each design (late, pro) and each stack size N, trains N Figure 7 models
 latent-task instance) twice, side by side in one run: as stacks with
 :func:`progfusion.models.training.train_stack`, and one at a time with
 :func:`progfusion.models.reference.train_one` (a plain module, ``torch.optim.Adam`` and a
-Python loop). It prints trainings per second both ways and their ratio; the last line is
+Python loop). It prints trainings per second both ways and their ratio, the stacked
+trainer's time per model-step in microseconds (``us/step``: its wall time over N x steps,
+so building, staging and the final evaluation included), and that time's ratio to the
+matmul-only time of one step's products at the same shapes (``/matmul``: see
+``matmul_floor.py``; 1.0 would mean nothing but matmuls). The last line is
 ``best ratio: <number>x``.
 
 Run from the repository root::
@@ -41,6 +45,7 @@ from datetime import UTC, datetime
 from queue import Empty
 
 import torch
+from matmul_floor import record_matmuls, time_matmuls  # this folder (run as a script)
 from progfusion.experiments import LatentTask
 from progfusion.models import ModelSpec
 from progfusion.models.protocol import TrainConfig
@@ -146,6 +151,22 @@ def _train(settings: Settings, mode: str, seeds: list[int], data: list) -> list[
         metrics += [r.test_metric for r in results]
         a += size
     return metrics
+
+
+def matmul_us(settings: Settings, data: list) -> float:
+    """Microseconds of matmul work per model-step: the products of one training step of
+    a stack of ``len(data)`` models (those of a 2-step run minus a 1-step run, so the
+    final evaluation cancels), timed alone, over the stack size."""
+
+    def run(steps: int) -> None:
+        cfg = TrainConfig(protocol="fixed-steps", batch_size=settings.batch, max_steps=steps)
+        seeds = list(range(len(data)))
+        train_stack(settings.spec.build, seeds, data, cfg, device=settings.device)
+
+    step_calls = record_matmuls(lambda: run(2))
+    step_calls.subtract(record_matmuls(lambda: run(1)))
+    step_calls = +step_calls  # drop the zero counts
+    return time_matmuls(step_calls, device=settings.device) / len(data) * 1e6
 
 
 def _worker(settings, mode, seeds, barrier, queue) -> None:
@@ -270,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         f"compile {args.compile or 'off'}"
     )
     header = f"{'design':<6} {'N':>6} {'stacked/s':>10} {'one-at-a-time/s':>16} {'ratio':>7}"
-    print(header + "  naive trained   max rel diff")
+    print(header + f"  {'us/step':>7} {'/matmul':>7}  naive trained   max rel diff")
     rows, best = [], 0.0
     for design in args.designs:
         for n in args.n:
@@ -290,11 +311,14 @@ def main(argv: list[str] | None = None) -> int:
             t_naive, m_naive = measure(settings, "naive", naive_seeds, args.workers)
             rate_stack, rate_naive = n / t_stack, len(naive_seeds) / t_naive
             ratio = rate_stack / rate_naive
+            step_us = t_stack * args.workers / (n * args.steps) * 1e6  # per core
+            stack_size = min(n, args.chunk or n)
+            floor_us = matmul_us(settings, _data(settings, list(range(stack_size))))
             diff = max(abs(m_stack[s] - m_naive[s]) / abs(m_naive[s]) for s in naive_seeds)
             note = f"{len(naive_seeds)} of {n}" + (" (extrap.)" if len(naive_seeds) < n else "")
             print(
                 f"{design:<6} {n:>6} {rate_stack:>10.1f} {rate_naive:>16.2f} {ratio:>6.1f}x"
-                f"  {note:<15} {diff:.1e}",
+                f"  {step_us:>7.1f} {step_us / floor_us:>6.1f}x  {note:<15} {diff:.1e}",
                 flush=True,
             )
             best = max(best, ratio)
@@ -305,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
                     stacked_per_s=rate_stack,
                     naive_per_s=rate_naive,
                     ratio=ratio,
+                    us_per_model_step=step_us,
+                    matmul_us_per_model_step=floor_us,
                     naive_trained=len(naive_seeds),
                     stacked_seconds=t_stack,
                     naive_seconds=t_naive,

@@ -1,8 +1,9 @@
 """Train many small models of one architecture at once, as one stack.
 
-N models (different seeds, different data) are trained together: their parameters
-live in one flat tensor ``(N, P)``, the loss is the *sum* of the per-model mean
-losses (so each model's gradient is exactly its own), and Adam is elementwise, so
+N models (different seeds, different data) are trained together: each parameter
+of the architecture is one leaf tensor ``(N, *shape)`` (the model dimension first),
+the loss is the *sum* of the per-model mean losses (so each model's gradient is
+exactly its own), and Adam is elementwise (``torch._foreach_*`` over the leaves), so
 each model follows the trajectory it would follow alone (to floating-point
 rounding). Two forward paths, tested equal:
 
@@ -52,6 +53,7 @@ __all__ = [
     "build_model",
     "stack_path",
     "loss_and_metric",
+    "model_losses",
 ]
 
 #: the :func:`torch.compile` modes ``train_stack(compile=...)`` accepts (``None``: eager)
@@ -60,6 +62,9 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 CUDA_GRAPH_MODES = ("reduce-overhead", "max-autotune")
 
 StackPath = Literal["auto", "fast", "vmap"]
+#: a stack's parameters: one ``(N, *shape)`` tensor per parameter of the architecture,
+#: in ``named_parameters()`` order (also Adam's moments and the best weights)
+Params = tuple[Tensor, ...]
 InitScheme = Literal["factory", "hashed"]
 
 
@@ -141,6 +146,20 @@ def stack_path(model: nn.Module) -> Literal["fast", "vmap"]:
     return "fast"
 
 
+def model_losses(out: Tensor, target: Tensor, objective: str) -> Tensor:
+    """Per-model mean loss ``(N,)``: cross-entropy or mean squared error (over samples
+    and outputs); shapes as in :func:`loss_and_metric`.
+
+    The cross-entropy is taken with the classes on dimension 1, ``(N, C, n)``: on a
+    CPU, log-softmax over a short last dimension (the 9 classes of the lattice task)
+    is several times slower than over a middle one, for the same values.
+    """
+    if objective == "classification":
+        logits = out.transpose(1, 2).contiguous()  # (N, C, n)
+        return nn.functional.cross_entropy(logits, target, reduction="none").mean(1)
+    return (out - target).square().flatten(1).mean(1)
+
+
 def loss_and_metric(out: Tensor, target: Tensor, objective: str) -> tuple[Tensor, Tensor]:
     """Per-model mean loss and metric, each ``(N,)``.
 
@@ -148,15 +167,10 @@ def loss_and_metric(out: Tensor, target: Tensor, objective: str) -> tuple[Tensor
     ``(N, n)`` labels or ``(N, n, k)`` values. Classification: cross-entropy and
     accuracy; regression: mean squared error (over samples and outputs), twice.
     """
+    loss = model_losses(out, target, objective)
     if objective == "classification":
-        n_models, n, n_classes = out.shape
-        ce = nn.functional.cross_entropy(
-            out.reshape(n_models * n, n_classes), target.reshape(-1), reduction="none"
-        )
-        acc = (out.argmax(-1) == target).to(out.dtype).mean(1)
-        return ce.view(n_models, n).mean(1), acc
-    mse = (out - target).square().flatten(1).mean(1)
-    return mse, mse
+        return loss, (out.argmax(-1) == target).to(out.dtype).mean(1)
+    return loss, loss
 
 
 class _Forward:
@@ -179,18 +193,22 @@ class _Forward:
         # the training step's forward and loss; the backward follows the compiled graph
         self.step_losses = self._step_losses if mode is None else self._compiled(mode)
 
-    def params(self, flat: Tensor) -> dict[str, Tensor]:
-        """Views of the flat ``(N, P)`` parameters, one ``(N, *shape)`` per name."""
+    def params(self, stack: Params) -> dict[str, Tensor]:
+        """The stack's parameters by name, each ``(N, *shape)``."""
+        return dict(zip(self.names, stack, strict=True))
+
+    def unflatten(self, flat: Tensor) -> Params:
+        """Flat ``(N, P)`` parameters (each model's concatenated) as contiguous leaves."""
         n = flat.shape[0]
         parts = flat.split(self.sizes, dim=1)
-        return {
-            name: part.view(n, *shape)
-            for name, part, shape in zip(self.names, parts, self.shapes, strict=True)
-        }
+        return tuple(
+            part.reshape(n, *shape).contiguous()
+            for part, shape in zip(parts, self.shapes, strict=True)
+        )
 
-    def __call__(self, flat: Tensor, xs: tuple[Tensor, ...]) -> Tensor:
+    def __call__(self, stack: Params, xs: tuple[Tensor, ...]) -> Tensor:
         """Outputs ``(N, B, ...)`` of the N models on inputs ``(N, B, f_i)``."""
-        params = self.params(flat)
+        params = self.params(stack)
         if self.vmap:
 
             def one(p, *x):
@@ -212,11 +230,20 @@ class _Forward:
         return torch.compile(types.MethodType(own, self), mode=mode)
 
     def _step_losses(
-        self, flat: Tensor, inputs: tuple[Tensor, ...], target: Tensor, flat_idx: Tensor, objective
+        self,
+        stack: Params,
+        rows: Tensor,
+        labels: Tensor | None,
+        widths: tuple[int, ...],
+        flat_idx: Tensor,
+        objective: str,
     ) -> Tensor:
-        """Per-model mean training loss ``(N,)`` on the minibatch rows ``flat_idx``."""
-        xb = tuple(_gather(x, flat_idx) for x in inputs)
-        return loss_and_metric(self(flat, xb), _gather(target, flat_idx), objective)[0]
+        """Per-model mean training loss ``(N,)`` on the minibatch rows ``flat_idx`` of
+        the packed training data (:func:`_pack`: ``rows``, ``labels``, column ``widths``)."""
+        parts = _gather(rows, flat_idx).split(widths, dim=2)  # (N, B, f) views
+        if labels is None:  # regression: the target's columns come last
+            return model_losses(self(stack, parts[:-1]), parts[-1], objective)
+        return model_losses(self(stack, parts), _gather(labels, flat_idx), objective)
 
 
 #: compiled forwards, by (factory, path, device, mode): compiling takes seconds to
@@ -254,10 +281,10 @@ class _Models:
     """
 
     alive: Tensor  # (N,) int64: each row's index in the caller's list
-    flat: Tensor  # (N, P) parameters
-    m: Tensor  # (N, P) Adam's first moment
-    v: Tensor  # (N, P) Adam's second moment
-    best: Tensor  # (N, P) the weights to report: best validation so far (or the latest)
+    params: Params  # the parameters, (N, *shape) each
+    m: Params  # Adam's first moment, shaped as ``params``
+    v: Params  # Adam's second moment
+    best: Params  # the weights to report: best validation so far (or the latest)
     best_loss: Tensor  # (N,) float64 validation loss of ``best``
     best_step: Tensor  # (N,) int64 the step of ``best``
     since_best: Tensor  # (N,) int64 evaluations since ``best`` last improved
@@ -265,7 +292,8 @@ class _Models:
     order: Tensor  # (N,) int64 data-order seeds (:func:`~.protocol.model_seeds`)
     lr: Tensor  # (N, 1) float64 learning rates
     lrs: list[float]  # the same learning rates, on the host
-    train: Split  # inputs (N, n_train, f_i), target (N, n_train, ...)
+    train: Tensor  # (N, n_train, F): the training inputs and regression targets (_pack)
+    labels: Tensor | None  # (N, n_train) int64 training labels (classification), or None
     test: Split
     val: Split | None  # None without early stopping
     perm: Tensor | None  # (N, n_train) this epoch's sample order (None before the first step)
@@ -273,7 +301,7 @@ class _Models:
     same_lr: bool = field(init=False)  # one learning rate for all rows (a faster Adam step)
 
     def __post_init__(self) -> None:
-        n_models, n_train = self.alive.numel(), self.train.inputs[0].shape[1]
+        n_models, n_train = self.alive.numel(), self.train.shape[1]
         # row r's samples start at r * n_train in the flattened (N * n_train, ...) data
         self.offsets = torch.arange(n_models, device=self.alive.device).unsqueeze(1) * n_train
         self.same_lr = len(set(self.lrs)) <= 1
@@ -290,6 +318,8 @@ def _rows(value, rows: Tensor):
         return None
     if isinstance(value, Tensor):
         return value.index_select(0, rows)
+    if isinstance(value, tuple) and all(isinstance(v, Tensor) for v in value):  # Params
+        return tuple(v.index_select(0, rows) for v in value)
     if isinstance(value, Split):
         return _select(value, rows)
     if isinstance(value, list):
@@ -308,18 +338,24 @@ def _gather(x: Tensor, flat_idx: Tensor) -> Tensor:
     return picked.view(n_models, -1, *x.shape[2:])
 
 
-def _evaluate(forward: _Forward, flat: Tensor, split: Split, objective: str, chunk: int):
-    """Per-model loss and metric on a stacked split, in sample chunks (no grad)."""
+def _evaluate(
+    forward: _Forward, stack: Params, split: Split, objective: str, chunk: int, *, metric=True
+) -> tuple[Tensor, Tensor]:
+    """Per-model loss and metric ``(N,)`` on a stacked split, in sample chunks (no
+    grad). ``metric=False``: the loss only (the metric returned is the loss)."""
     n = split.inputs[0].shape[1]  # samples per model
     losses, metrics = [], []
     with torch.no_grad():
         for a in range(0, n, chunk):
             xs = tuple(x[:, a : a + chunk] for x in split.inputs)
-            out = forward(flat, xs)
-            loss, metric = loss_and_metric(out, split.target[:, a : a + chunk], objective)
+            out, target = forward(stack, xs), split.target[:, a : a + chunk]
+            if metric:
+                loss, value = loss_and_metric(out, target, objective)
+            else:
+                loss = value = model_losses(out, target, objective)
             w = min(chunk, n - a) / n
             losses.append(loss * w)
-            metrics.append(metric * w)
+            metrics.append(value * w)
     return torch.stack(losses).sum(0), torch.stack(metrics).sum(0)
 
 
@@ -336,6 +372,7 @@ class _Run:
     eval_chunk: int
     return_state: bool
     n_train: int  # training samples per model
+    widths: tuple[int, ...]  # the column widths of ``_Models.train`` (:func:`_pack`)
 
     @property
     def early(self) -> bool:
@@ -413,11 +450,13 @@ def train_stack(
         return []
     _check_arguments(seeds, data, config, lrs, init=init, path=path, compile=compile)
     device = check_device(device, dtype)
-    forward, flat = _initialise(factory, seeds, init=init, path=path, device=device, mode=compile)
-    models = _stage(flat, seeds, data, config, lrs, device=device, dtype=dtype)
+    forward, params = _initialise(factory, seeds, init=init, path=path, device=device, mode=compile)
+    models = _stage(params, seeds, data, config, lrs, device=device, dtype=dtype)
     results = [ModelResult(seed=int(s)) for s in seeds]
-    n_train = models.train.inputs[0].shape[1]
-    run = _Run(forward, config, data, results, device, dtype, eval_chunk, return_state, n_train)
+    n_train, widths = models.train.shape[1], _widths(data[0].train, config.objective)
+    run = _Run(
+        forward, config, data, results, device, dtype, eval_chunk, return_state, n_train, widths
+    )
     step = last_eval = 0  # steps taken; the step of the last evaluation point
     while step < config.max_steps and models.alive.numel() > 0:
         _train_step(run, models, step, since_eval=step - last_eval)
@@ -529,8 +568,8 @@ def _initialise(
     path: str,
     device: torch.device,
     mode: str | None,
-) -> tuple[_Forward, Tensor]:
-    """The stacked forward, and every model's initial parameters ``(N, P)``.
+) -> tuple[_Forward, Params]:
+    """The stacked forward, and every model's initial parameters.
 
     The parameters are in the dtype a model built alone holds (float32), so that
     float64 training starts from the same values as ``build_model(...).to(float64)``,
@@ -551,11 +590,12 @@ def _initialise(
     chosen = stack_path(template) if path == "auto" else path
     if chosen == "fast" and stack_path(template) != "fast":
         raise ValueError("path='fast' needs a model built from progfusion.models layers only")
-    return _forward_for(factory, template, chosen, device, mode), flat
+    forward = _forward_for(factory, template, chosen, device, mode)
+    return forward, forward.unflatten(flat)
 
 
 def _stage(
-    flat: Tensor,
+    params: Params,
     seeds: Sequence[int],
     data: Sequence[ModelData],
     config: TrainConfig,
@@ -564,7 +604,7 @@ def _stage(
     device: torch.device,
     dtype: torch.dtype,
 ) -> _Models:
-    """The models' initial state on ``device``: parameters ``flat`` ``(N, P)``, fresh
+    """The models' initial state on ``device``: parameters ``params``, fresh
     Adam moments and bookkeeping, and their data splits, stacked."""
     early = config.protocol == "early-stopping"
     train = stack_splits([d.train for d in data], device=device, dtype=dtype)
@@ -575,7 +615,7 @@ def _stage(
         raise ValueError(
             f"batch_size ({config.batch_size}) exceeds the training split ({n_train} samples)"
         )
-    flat = flat.to(device=device, dtype=dtype)
+    params = tuple(p.to(device=device, dtype=dtype) for p in params)
     lr_values = [config.lr] * n_models if lrs is None else [float(x) for x in lrs]
     window = min(config.eval_every, config.max_steps)  # most steps between evaluations
 
@@ -584,10 +624,10 @@ def _stage(
 
     return _Models(
         alive=torch.arange(n_models, device=device),
-        flat=flat,
-        m=torch.zeros_like(flat),
-        v=torch.zeros_like(flat),
-        best=flat.clone(),
+        params=params,
+        m=tuple(torch.zeros_like(p) for p in params),
+        v=tuple(torch.zeros_like(p) for p in params),
+        best=tuple(p.clone() for p in params),
         best_loss=torch.full((n_models,), math.inf, dtype=torch.float64, device=device),
         best_step=zeros(n_models, dtype=torch.int64),
         since_best=zeros(n_models, dtype=torch.int64),
@@ -595,11 +635,30 @@ def _stage(
         order=torch.tensor([model_seeds(s)[1] for s in seeds], dtype=torch.int64, device=device),
         lr=torch.tensor(lr_values, dtype=torch.float64, device=device).unsqueeze(1),
         lrs=lr_values,
-        train=train,
+        train=_pack(train, config.objective),
+        labels=train.target if config.objective == "classification" else None,
         test=test,
         val=val,
         perm=None,
     )
+
+
+def _widths(split: Split, objective: str) -> tuple[int, ...]:
+    """The column widths of :func:`_pack`'s rows: each modality's, then the target's."""
+    if objective == "classification":
+        return split.widths
+    return (*split.widths, split.target[0].numel())
+
+
+def _pack(train: Split, objective: str) -> Tensor:
+    """The stacked training split as one ``(N, n, F)`` tensor: every modality's features
+    side by side, then (regression) the target's columns; classification labels stay
+    apart. A training step then gathers each sample's row once, not once per tensor
+    (a random row costs a cache miss or more wherever its columns live)."""
+    parts = list(train.inputs)
+    if objective != "classification":
+        parts.append(train.target.reshape(*train.target.shape[:2], -1))
+    return torch.cat(parts, dim=2)
 
 
 def _train_step(run: _Run, models: _Models, step: int, *, since_eval: int) -> None:
@@ -617,34 +676,42 @@ def _train_step(run: _Run, models: _Models, step: int, *, since_eval: int) -> No
     idx = batch_indices(models.perm, in_epoch, config.batch_size)  # (N, B)
     # one flat index_select per tensor: several times faster than x[rows, idx]
     flat_idx = (models.offsets + idx).reshape(-1)
-    flat = models.flat.requires_grad_(True)
+    leaves = tuple(p.requires_grad_(True) for p in models.params)
     losses = run.forward.step_losses(
-        flat, models.train.inputs, models.train.target, flat_idx, config.objective
+        leaves, models.train, models.labels, run.widths, flat_idx, config.objective
     )  # (N,)
-    (grad,) = torch.autograd.grad(losses.sum(), flat)
-    models.flat = flat.detach()
+    grads = torch.autograd.grad(losses.sum(), leaves)
+    models.params = tuple(p.detach() for p in leaves)
     torch.logical_not(torch.isfinite(losses.detach()), out=models.nonfinite[:, since_eval])
     with torch.no_grad():
-        _adam_step(models, grad, step + 1, *config.betas, config.eps)
+        _adam_step(models, grads, step + 1, *config.betas, config.eps)
 
 
-def _adam_step(models: _Models, grad: Tensor, step: int, beta1: float, beta2: float, eps: float):
-    """One Adam update of every row, as ``torch.optim.Adam`` computes it, per model."""
-    models.m.lerp_(grad, 1 - beta1)
-    models.v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+def _adam_step(
+    models: _Models, grads: Params, step: int, beta1: float, beta2: float, eps: float
+) -> None:
+    """One Adam update of every row, as ``torch.optim.Adam`` computes it, per model
+    (elementwise, so the same arithmetic as on one flat tensor, leaf by leaf)."""
+    params, m, v = list(models.params), list(models.m), list(models.v)
+    torch._foreach_lerp_(m, grads, 1 - beta1)
+    torch._foreach_mul_(v, beta2)
+    torch._foreach_addcmul_(v, grads, grads, value=1 - beta2)
     bc1 = 1 - beta1**step
-    denom = (models.v.sqrt() / math.sqrt(1 - beta2**step)).add_(eps)
+    denom = torch._foreach_sqrt(v)
+    torch._foreach_div_(denom, math.sqrt(1 - beta2**step))
+    torch._foreach_add_(denom, eps)
     if models.same_lr:
-        models.flat.addcdiv_(models.m, denom, value=-models.lrs[0] / bc1)
-    else:
-        step_size = (models.lr / bc1).to(models.flat.dtype)
-        models.flat.sub_(step_size * (models.m / denom))
+        torch._foreach_addcdiv_(params, m, denom, value=-models.lrs[0] / bc1)
+        return
+    step_size = (models.lr / bc1).to(params[0].dtype)  # (N, 1)
+    for p, update in zip(params, torch._foreach_div(m, denom), strict=True):
+        p.sub_(step_size.view(-1, *[1] * (p.dim() - 1)) * update)
 
 
 def _record(run: _Run, models: _Models, step: int) -> None:
     """Record each model's test metric after ``step`` (``TrainConfig.record_steps``)."""
     objective = run.config.objective
-    _, metric = _evaluate(run.forward, models.flat, models.test, objective, run.eval_chunk)
+    _, metric = _evaluate(run.forward, models.params, models.test, objective, run.eval_chunk)
     for i, value in zip(models.alive.tolist(), metric.tolist(), strict=True):
         run.results[i].recorded[step] = value
 
@@ -662,7 +729,9 @@ def _evaluation_point(
     first_bad = last_eval + 1 + nonfinite.to(torch.int8).argmax(1)  # first True, if any
     finite = ~nonfinite.any(1)
     if run.early:
-        loss, _ = _evaluate(run.forward, models.flat, models.val, config.objective, run.eval_chunk)
+        loss, _ = _evaluate(
+            run.forward, models.params, models.val, config.objective, run.eval_chunk, metric=False
+        )
         loss = loss.to(torch.float64)
         first_bad = torch.where(finite, step, first_bad)  # a non-finite validation loss
         finite &= torch.isfinite(loss)
@@ -670,10 +739,13 @@ def _evaluation_point(
         models.best_loss = torch.where(improved, loss, models.best_loss)
         models.best_step = torch.where(improved, step, models.best_step)
         models.since_best = torch.where(improved, 0, models.since_best + 1)
-        models.best = torch.where(improved.unsqueeze(1), models.flat, models.best)
+        models.best = tuple(
+            torch.where(improved.view(-1, *[1] * (p.dim() - 1)), p, best)
+            for p, best in zip(models.params, models.best, strict=True)
+        )
         stopped = finite & (models.since_best >= config.patience)
     else:
-        models.best = models.flat
+        models.best = models.params
         stopped = torch.zeros_like(finite)
     if step == config.max_steps:
         stopped = finite.clone()
@@ -716,17 +788,17 @@ def _report(run: _Run, models: _Models, rows: Tensor, alive: list[int]) -> None:
     whole lists (one transfer each, not one device synchronisation per model).
     """
     config, forward, chunk = run.config, run.forward, run.eval_chunk
-    flat = models.best.index_select(0, rows)
-    loss, metric = _evaluate(forward, flat, _select(models.test, rows), config.objective, chunk)
+    best = _rows(models.best, rows)
+    loss, metric = _evaluate(forward, best, _select(models.test, rows), config.objective, chunk)
     originals = [alive[r] for r in rows.tolist()]
     noise = []
     for level in config.noise_levels:
         parts = [run.data[i].corrupted_test(level) for i in originals]
         corrupted = stack_splits(parts, device=run.device, dtype=run.dtype)
-        noise.append(_evaluate(forward, flat, corrupted, config.objective, chunk)[1].tolist())
+        noise.append(_evaluate(forward, best, corrupted, config.objective, chunk)[1].tolist())
     losses, metrics = loss.tolist(), metric.tolist()
     val_losses = models.best_loss.index_select(0, rows).tolist() if run.early else None
-    states = forward.params(flat.detach().cpu()) if run.return_state else None
+    states = forward.params(tuple(p.detach().cpu() for p in best)) if run.return_state else None
     for j, i in enumerate(originals):
         res = run.results[i]
         res.test_loss, res.test_metric = losses[j], metrics[j]

@@ -612,6 +612,8 @@ def _leading(value) -> set[int]:
         return {value.shape[0]}
     if isinstance(value, Split):
         return {x.shape[0] for x in (*value.inputs, value.target)}
+    if isinstance(value, tuple):  # parameters: one (N, *shape) tensor per parameter
+        return {x.shape[0] for x in value}
     return {len(value)}
 
 
@@ -620,12 +622,16 @@ def _rows_of(value, rows: list[int]):
         return value[rows]
     if isinstance(value, Split):
         return Split(tuple(x[rows] for x in value.inputs), value.target[rows])
+    if isinstance(value, tuple):
+        return tuple(x[rows] for x in value)
     return [value[i] for i in rows]
 
 
 def _same(a, b) -> bool:
     if isinstance(a, torch.Tensor):
         return a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(map(_same, a, b))
     if isinstance(a, Split):
         return _same(a.target, b.target) and all(map(_same, a.inputs, b.inputs))
     return a == b
@@ -643,15 +649,16 @@ def test_keeping_rows_keeps_those_rows_of_every_per_model_field() -> None:
     spec, _, objective = CASES["latent-late"]
     seeds, n = SEEDS[:5], 5
     data = data_for("latent-late", seeds)
-    flat = torch.randn(n, 7, dtype=F64)
+    params = (torch.randn(n, 3, 2, dtype=F64), torch.randn(n, 7, dtype=F64))
     lrs = [1e-3, 2e-3, 3e-3, 2e-3, 1e-3]
     cpu = torch.device("cpu")
-    models = training._stage(flat, seeds, data, config(objective), lrs, device=cpu, dtype=F64)
+    models = training._stage(params, seeds, data, config(objective), lrs, device=cpu, dtype=F64)
     models.perm = epoch_permutation(models.order, 0, 128)
-    models.m, models.v, models.best = (torch.randn(n, 7, dtype=F64) for _ in range(3))
+    models.m, models.v, models.best = (tuple(torch.randn_like(p) for p in params) for _ in range(3))
     models.best_loss = torch.randn(n, dtype=F64)
     models.nonfinite = torch.rand(models.nonfinite.shape) < 0.5
     per_model = [f.name for f in fields(models) if f.init]
+    per_model = [name for name in per_model if getattr(models, name) is not None]
     for name in per_model:  # (nonfinite is (N, 25): a layout (25, N) would show)
         assert _leading(getattr(models, name)) == {n}, name
     rows = [1, 2, 4]
