@@ -680,7 +680,9 @@ def _train_step(run: _Run, models: _Models, step: int, *, since_eval: int) -> No
     losses = run.forward.step_losses(
         leaves, models.train, models.labels, run.widths, flat_idx, config.objective
     )  # (N,)
-    grads = torch.autograd.grad(losses.sum(), leaves)
+    # a parameter the forward never uses (pro-fusion's back-projections at R = 1) gets a
+    # zero gradient, as a flat parameter tensor's gradient would hold for it
+    grads = torch.autograd.grad(losses.sum(), leaves, allow_unused=True, materialize_grads=True)
     models.params = tuple(p.detach() for p in leaves)
     torch.logical_not(torch.isfinite(losses.detach()), out=models.nonfinite[:, since_eval])
     with torch.no_grad():

@@ -30,7 +30,7 @@ from progfusion.models import DESIGNS, TASKS, Concat, LateFusion, ModelSpec, Pro
 from progfusion.models.data import ModelData, Split
 from progfusion.models.protocol import TrainConfig
 from progfusion.models.reference import train_one
-from progfusion.models.training import ModelResult, stack_path, train_stack
+from progfusion.models.training import ModelResult, build_model, stack_path, train_stack
 from progfusion.synthetic import Standardizer, corrupt, make_latent_sin, make_lattice_lookup
 from torch import nn
 
@@ -189,6 +189,24 @@ def test_every_design_of_both_tasks_trains_stacked_as_alone(design: str, task: s
     for seed, d, result in zip(seeds, data, stacked, strict=True):
         assert result.status == "ok"
         assert_same(result, train_one(spec.build, seed, d, cfg, dtype=F64))
+
+
+def test_a_parameter_the_forward_never_uses_trains_stacked_as_alone() -> None:
+    """Pro-fusion with one step (R = 1) never uses its back-projections: they get zero
+    gradients and keep their initial values, stacked as alone."""
+    from functools import partial
+
+    from progfusion.models.mlp import mlp_model
+
+    factory = partial(mlp_model, "pro", (16, 16), 1, width=4, depth=2, steps=1)
+    seeds, data = SEEDS[:3], data_for("latent-pro", SEEDS[:3])
+    cfg = config("regression", "fixed-steps", max_steps=30)
+    stacked = train_stack(factory, seeds, data, cfg, dtype=F64, return_state=True)
+    for seed, d, result in zip(seeds, data, stacked, strict=True):
+        assert_same(result, train_one(factory, seed, d, cfg, dtype=F64))
+        initial = build_model(factory, seed).state_dict()
+        unused = [name for name in result.state if "backproj" in name]
+        assert unused and all(torch.equal(result.state[n], initial[n].double()) for n in unused)
 
 
 @pytest.fixture(scope="module")
