@@ -122,6 +122,10 @@ def test_readme_without_markers_or_tables_is_refused(tmp_path: Path, capsys) -> 
     readme.write_text("no markers\n")
     with pytest.raises(SystemExit) as exc:
         main(["report", "--readme", str(readme), "--results", str(tmp_path / "none")])
+    assert exc.value.code == 2 and "figures:start" in capsys.readouterr().err
+    readme.write_text("".join(f"{m}\n" for pair in publish.BLOCKS.values() for m in pair))
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--readme", str(readme), "--results", str(tmp_path / "none")])
     assert exc.value.code == 2 and "figure4" in capsys.readouterr().err
 
 
