@@ -6,7 +6,8 @@
     progfusion plot TABLE                                  # redraw from a table
     progfusion theory [--markdown] [--write FILE] [--readme README.md]  # theory verdicts
     progfusion report [--preset quick|paper] [--out DIR]   # claims and verdicts
-    progfusion report --readme README.md [--results docs/results]  # README from tables
+    progfusion report --readme README.md [--paper-report docs/paper-report.md]
+                      [--results docs/results]  # published documents from tables
 
 Exit codes: 0 done; 2 bad input (one line on stderr, before anything is trained:
 arguments, an ``--out`` that is a file, not writable, damaged, or holding results
@@ -237,18 +238,25 @@ def build_parser() -> argparse.ArgumentParser:
     _run_options(p)
     p.add_argument(
         "--publish", type=Path, metavar="DIR",
-        help="also copy the run's tables into DIR as .csv.gz, normally docs/results "
-        "(default: not published)",
+        help="after REPORT.md, copy the run's tables (and run.json) into DIR as .csv.gz, "
+        "normally docs/results, and draw figure4/7/8.png (gap.png with gap tables) into DIR "
+        "from the copies (default: nothing published)",
     )  # fmt: skip
     p.add_argument(
         "--readme", type=Path, metavar="README",
         help="rewrite README's figures and headline blocks from the published tables "
-        "(--publish DIR, else --results); without --publish nothing is trained "
-        "(default: the README is not touched)",
+        "(--publish DIR, else --results DIR), redrawing DIR's images first; without "
+        "--publish nothing is trained and no REPORT.md is written (default: no README)",
+    )  # fmt: skip
+    p.add_argument(
+        "--paper-report", type=Path, metavar="FILE",
+        help="likewise rewrite the generated block of FILE, normally docs/paper-report.md "
+        "(default: none)",
     )  # fmt: skip
     p.add_argument(
         "--results", type=Path, default=Path("docs/results"), metavar="DIR",
-        help="the published tables --readme reads (default docs/results)",
+        help="the published tables --readme and --paper-report read when --publish is not "
+        "given (default: docs/results)",
     )  # fmt: skip
     return parser
 
@@ -273,7 +281,13 @@ Write REPORT.md into --out: the figures, each claim of the paper with its measur
 effect, n, 95% interval and verdict, the theory table and the errata. Reuses the
 tables of an earlier progfusion figures run with the same options in --out
 (trains only what is missing), then decides the theory claims (about 15 s).
-Prints the headline verdict table."""
+Prints the headline verdict table.
+
+Publishing: --publish DIR copies the tables into DIR and draws the figures there
+from the copies; --readme and --paper-report rewrite those documents' generated
+blocks from the published tables (of --publish, else --results) without training,
+after redrawing the images, so that every published number and image comes from
+the published tables."""
 
 _EPILOG = """\
 Run "progfusion COMMAND --help" for a command's options and defaults.
@@ -370,6 +384,32 @@ def _abandon(signum: int, out) -> None:
     os.write(2, text.encode())
 
 
+def _report(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``progfusion report``: REPORT.md (training what is missing), then publishing."""
+    from .publish import publish, refresh, require_documents
+    from .report import write_report
+
+    documents = args.readme is not None or args.paper_report is not None
+    try:  # a document without its markers is refused before anything is trained
+        require_documents(args.readme, args.paper_report)
+    except ValueError as exc:
+        parser.error(f"report: {exc}")
+    if not documents or args.publish is not None:
+        preset, opts = _options(parser, args)
+        print(f"wrote {write_report(preset, opts)}")
+        if args.publish is not None:
+            publish(opts.out, args.publish)
+            print(f"published the tables of {opts.out} into {args.publish}")
+    if documents or args.publish is not None:
+        try:
+            lines = refresh(
+                args.publish or args.results, readme=args.readme, paper_report=args.paper_report
+            )
+        except (ValueError, FileNotFoundError) as exc:
+            parser.error(f"report: {exc}")
+        print("\n".join(lines))
+
+
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """Run the parsed command; bad input becomes one line and exit code 2."""
     from progfusion.experiments.executors import SchedulerUnreachable
@@ -409,22 +449,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             decide_theory()
             return run_theory(markdown=args.markdown, write=args.write, readme=args.readme)
         elif args.command == "report":
-            from .publish import publish, refresh_readme
-            from .report import write_report
-
-            if args.readme is None or args.publish is not None:
-                preset, opts = _options(parser, args)
-                print(f"wrote {write_report(preset, opts)}")
-                if args.publish is not None:
-                    publish(opts.out, args.publish)
-                    print(f"published the tables of {opts.out} into {args.publish}")
-            if args.readme is not None:
-                try:
-                    done, line = refresh_readme(args.readme, args.publish or args.results)
-                except (ValueError, FileNotFoundError) as exc:
-                    parser.error(f"report: {exc}")
-                print(line, file=sys.stdout if done else sys.stderr)
-                return 0 if done else 1
+            _report(parser, args)
     except (FolderError, SchedulerUnreachable) as exc:
         parser.error(str(exc))
     return 0

@@ -21,7 +21,7 @@ from progfusion.experiments.analysis import compare_by_step, compare_designs
 from .gap import COMPARISONS, FACTORS
 from .verdicts import IMPROVEMENT_BAND, WIN_BAND, verdict
 
-__all__ = ["answer", "markdown_table", "settings_table"]
+__all__ = ["answer", "gap_markdown", "markdown_table", "settings_table"]
 
 _KEYS = ["eta", "sigma2", "trial"]
 _REPRODUCED = "reproduced"
@@ -164,3 +164,8 @@ def markdown_table(settings: pd.DataFrame) -> str:
             f"{r.improvement_verdict} | {r.direction_verdict} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def gap_markdown(settings: pd.DataFrame) -> str:
+    """The generated answer, then the settings table in Markdown (``gap.md`` without its title)."""
+    return f"{answer(settings)}\n\n{markdown_table(settings)}"

@@ -2,15 +2,22 @@
 
 Every table the package writes can be redrawn: ``figure4.csv``, ``figure7.csv``
 (with panel (b) when ``figure7b.csv`` lies beside it), ``figure7b.csv`` (panel (b)
-alone, as ``figure7b``), ``figure8.csv``, and any study's ``<name>.csv`` beside its
-``<name>.toml``. A table is refused (a ``ValueError`` naming the file and the fault)
-when it is truncated, holds a model twice, mixes configurations (seeds or
-settings: its ``config`` column holds more than one value) or figures, or lacks a
-column its figure needs.
+alone, as ``figure7b``), ``figure8.csv``, the gap study's (``gap-settings.csv``, or
+any ``gap-<study>.csv``: the figure is drawn from every gap study table beside it,
+as ``gap``), and any study's ``<name>.csv`` beside its ``<name>.toml``. Published
+tables (``<name>.csv.gz``, see :mod:`.publish`) are read alike, with their
+neighbours of the same suffix. :func:`draw_tables` draws every figure of a set of
+tables already read (the published images). A table is refused (a ``ValueError``
+naming the file and the fault) when it is truncated, holds a model twice, mixes
+configurations (seeds or settings: its ``config`` column holds more than one value)
+or figures, or lacks a column its figure needs.
 """
 
 from __future__ import annotations
 
+import gzip
+import io
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -18,14 +25,28 @@ import pandas as pd
 from matplotlib.backend_bases import FigureCanvasBase
 from progfusion.experiments import load_study
 
-from . import fig4, fig7_8
+from . import fig4, fig7_8, gap
+from .gap_table import settings_table
 from .study_plot import draw_study
 from .style import PAPER, use_style
 
-__all__ = ["REQUIRED", "image_formats", "read_results_table", "redraw"]
+__all__ = ["REQUIRED", "draw_tables", "image_formats", "read_results_table", "redraw"]
 
 #: Columns every results table has.
 REQUIRED = ("job_id", "design", "status")
+#: The gap study's settings table (derived: one row per setting, not per model).
+GAP_SETTINGS = "gap-settings"
+
+
+def _split_name(path: Path) -> tuple[str, str]:
+    """``figure7.csv.gz`` as (``figure7``, ``.csv.gz``), ``figure7.csv`` as (..., ``.csv``)."""
+    suffix = ".csv.gz" if path.name.endswith(".csv.gz") else path.suffix
+    return path.name[: len(path.name) - len(suffix)], suffix
+
+
+def _sibling(path: Path, stem: str) -> Path:
+    """The table called ``stem`` beside ``path``, with ``path``'s suffix."""
+    return path.parent / f"{stem}{_split_name(path)[1]}"
 
 
 def image_formats() -> set[str]:
@@ -40,8 +61,11 @@ def read_results_table(path: Path) -> pd.DataFrame:
         raise FileNotFoundError(f"no such table: {path}")
     try:
         text = path.read_bytes()
-        table = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        if _split_name(path)[1] == ".csv.gz":
+            text = gzip.decompress(text)
+        table = pd.read_csv(io.BytesIO(text))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+            OSError, EOFError) as exc:  # fmt: skip
         raise ValueError(f"{path} is not a progfusion results table ({exc})") from None
     missing = [c for c in REQUIRED if c not in table.columns]
     if missing or not len(table):
@@ -67,9 +91,11 @@ def redraw(table_path: Path, out: Path | None = None) -> list[Path]:
     folder whatever its name. Default: the table's folder.
     """
     table_path = Path(table_path)
-    table = read_results_table(table_path)
     try:
-        fig, name = _draw(table, table_path)
+        if _split_name(table_path)[0] == GAP_SETTINGS:
+            fig, name = gap.draw(_read_settings(table_path)), "gap"
+        else:
+            fig, name = _draw(read_results_table(table_path), table_path)
     except KeyError as exc:
         raise ValueError(f"{table_path} lacks the column {exc} its figure needs") from None
     try:
@@ -78,9 +104,35 @@ def redraw(table_path: Path, out: Path | None = None) -> list[Path]:
         plt.close(fig)
 
 
+def _read_settings(path: Path) -> pd.DataFrame:
+    """The gap study's settings table at ``path``, refused when it lacks a column."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no such table: {path}")
+    try:
+        settings = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not the gap study's settings table ({exc})") from None
+    needed = ("study", "setting", "new", "base", "value", "win_fraction", "mean_improvement")
+    missing = [c for c in needed if c not in settings.columns]
+    if missing or not len(settings):
+        raise ValueError(f"{path} is not the gap study's settings table (or is empty)")
+    return settings
+
+
+def _gap_settings(table_path: Path) -> pd.DataFrame:
+    """The settings table of every gap study table beside ``table_path`` (its own included)."""
+    suffix = _split_name(table_path)[1]
+    tables = {
+        _split_name(path)[0]: read_results_table(path)
+        for path in sorted(table_path.parent.glob(f"gap-*{suffix}"))
+        if _split_name(path)[0] != GAP_SETTINGS
+    }
+    return settings_table(tables)
+
+
 def _draw(table: pd.DataFrame, table_path: Path) -> tuple[plt.Figure, str]:
     """The figure of ``table`` and its file stem."""
-    study_file = table_path.with_suffix(".toml")
+    study_file = table_path.parent / f"{_split_name(table_path)[0]}.toml"
     if study_file.is_file():
         study = load_study(study_file)
         return draw_study(table, study), study.name
@@ -92,14 +144,16 @@ def _draw(table: pd.DataFrame, table_path: Path) -> tuple[plt.Figure, str]:
     if figure == "4":
         return fig4.draw(table), "figure4"
     if figure == "7":
-        steps_path = table_path.parent / "figure7b.csv"
+        steps_path = _sibling(table_path, "figure7b")
         steps = read_results_table(steps_path) if steps_path.is_file() else None
         return fig7_8.draw7(table, steps), "figure7"
     if figure == "7b":
         return fig7_8.draw7b(table), "figure7b"
     if figure == "8":
         return fig7_8.draw8(table), "figure8"
-    raise ValueError(f"{table_path}: cannot redraw figure {figure!r} (expected 4, 7, 7b or 8)")
+    if figure == "gap":
+        return gap.draw(_gap_settings(table_path)), "gap"
+    raise ValueError(f"{table_path}: cannot redraw figure {figure!r} (expected 4, 7, 7b, 8 or gap)")
 
 
 def _save(fig: plt.Figure, name: str, out: Path) -> list[Path]:
@@ -112,4 +166,27 @@ def _save(fig: plt.Figure, name: str, out: Path) -> list[Path]:
     with use_style(PAPER):
         for path in written:
             fig.savefig(path)
+    return written
+
+
+def draw_tables(tables: Mapping[str, pd.DataFrame], out: Path) -> list[Path]:
+    """``<out>/figure4.png``, ``figure7.png`` (with 7(b) when ``figure7b`` is given),
+    ``figure8.png`` and, when gap study tables (``gap-*``) are given, ``gap.png``,
+    each drawn from ``tables`` (by table name) alone; returns the files written."""
+    figures = {
+        "figure4": lambda: fig4.draw(tables["figure4"]),
+        "figure7": lambda: fig7_8.draw7(tables["figure7"], tables.get("figure7b")),
+        "figure8": lambda: fig7_8.draw8(tables["figure8"]),
+    }
+    studies = {k: v for k, v in tables.items() if k.startswith("gap-") and k != GAP_SETTINGS}
+    if studies:
+        figures["gap"] = lambda: gap.draw(settings_table(studies))
+    written = []
+    for name, draw in figures.items():
+        if name in tables or name == "gap":
+            fig = draw()
+            try:
+                written += _save(fig, name, Path(out) / f"{name}.png")
+            finally:
+                plt.close(fig)
     return written

@@ -30,7 +30,13 @@ from .verdicts import (
 )
 from .verdicts import __doc__ as VERDICT_RULE
 
-__all__ = ["write_report", "empirical_section", "headline_lines"]
+__all__ = [
+    "empirical_section",
+    "headline_lines",
+    "status_counts",
+    "tables_section",
+    "write_report",
+]
 
 
 def _fmt(x: float) -> str:
@@ -125,6 +131,52 @@ def _plain(counts: dict[str, int]) -> str:
     return ", ".join(f"{v} {k}" for k, v in counts.items()) or "none"
 
 
+def status_counts(fig4: pd.DataFrame, grid: pd.DataFrame) -> str:
+    """One sentence: the models of Figures 4 and 7 (8 reuses 7's) by status."""
+    counts = {
+        str(k): int(v)
+        for k, v in pd.concat([fig4["status"], grid["status"]]).value_counts().items()
+    }
+    return f"Models by status: {_plain(counts)} (only `ok` models enter the statistics)."
+
+
+def tables_section(
+    fig4: pd.DataFrame,
+    grid: pd.DataFrame,
+    fig8: pd.DataFrame,
+    *,
+    steps: pd.DataFrame | None = None,
+    gap_text: str | None = None,
+    images: str = "",
+) -> list[str]:
+    """The part of a report drawn from the tables alone, as Markdown lines.
+
+    The figures (``images``: the folder of their PNGs relative to the report, with a
+    trailing slash; ``""``: beside it), the empirical claims, Figure 7(b) against
+    training steps when ``steps`` (its table) is given, and the gap study when
+    ``gap_text`` (:func:`~.gap_table.gap_markdown`) is.
+    """
+    lines = []
+    for name in ("4", "7", "8"):
+        lines += [f"![Figure {name}]({images}figure{name}.png)", ""]
+    lines += empirical_section(fig4, grid, fig8)
+    if steps is not None:
+        from .fig7_8 import summary7
+
+        lines += [
+            "### Figure 7(b): the comparison against training steps (fixed-steps protocol)",
+            "",
+            "```",
+            *summary7(grid, steps)[1:],
+            "```",
+            "",
+        ]
+    if gap_text:
+        lines += ["## The gap study (ours)", "", f"![The gap study]({images}gap.png)", ""]
+        lines += [gap_text.strip(), ""]
+    return lines
+
+
 def write_report(preset: Preset, opts: RunOptions, *, echo=print, width: int | None = None) -> Path:
     """Run (or reuse) the three figures' sweeps and write ``<out>/REPORT.md``.
 
@@ -140,44 +192,19 @@ def write_report(preset: Preset, opts: RunOptions, *, echo=print, width: int | N
     fig4 = pd.read_csv(out / "figure4.csv")
     grid = pd.read_csv(out / "figure7.csv")
     fig8 = pd.read_csv(out / "figure8.csv")
-    steps_note = []
-    if (out / "figure7b.csv").is_file():
-        from .fig7_8 import summary7
-
-        steps_note = [
-            "### Figure 7(b): the comparison against training steps (fixed-steps protocol)",
-            "",
-            "```",
-            *summary7(grid, pd.read_csv(out / "figure7b.csv"))[1:],
-            "```",
-            "",
-        ]
-    gap_note = []
+    steps = pd.read_csv(out / "figure7b.csv") if (out / "figure7b.csv").is_file() else None
+    gap_text = None
     if (out / "gap.md").is_file():  # written by progfusion figure gap in the same --out
-        gap_text = (out / "gap.md").read_text().split("\n", 1)[1].strip()
-        gap_note = ["## The gap study (ours)", "", "![The gap study](gap.png)", "", gap_text, ""]
-    counts = {
-        str(k): int(v)
-        for k, v in pd.concat([fig4["status"], grid["status"]]).value_counts().items()
-    }
+        gap_text = (out / "gap.md").read_text().split("\n", 1)[1]
     seconds = ", ".join(f"{name} {t:.1f} s" for name, t in timings.items())
     lines = [
         "# progfusion report",
         "",
         f"Preset `{preset.name}`, protocol `{opts.protocol}`, root seed {opts.seed}, device "
-        f"`{opts.device}`. Models by status: {_plain(counts)} (only `ok` models enter the "
-        "statistics). Wall time of this call per figure (drawing only, when the tables "
-        f"were reused): {seconds}.",
+        f"`{opts.device}`. {status_counts(fig4, grid)} Wall time of this call per figure "
+        f"(drawing only, when the tables were reused): {seconds}.",
         "",
-        "![Figure 4](figure4.png)",
-        "",
-        "![Figure 7](figure7.png)",
-        "",
-        "![Figure 8](figure8.png)",
-        "",
-        *empirical_section(fig4, grid, fig8),
-        *steps_note,
-        *gap_note,
+        *tables_section(fig4, grid, fig8, steps=steps, gap_text=gap_text),
     ]
     decide_theory(quiet=opts.quiet)
     lines += _theory_section()

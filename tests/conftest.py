@@ -10,7 +10,8 @@ only read is made once per session, here:
 - ``tiny_run_two_workers``: ``figure 7`` then ``figure 8`` with ``--workers 2``,
   and the worker count of every executor made;
 - ``tiny_run_seed1``: a copy of ``tiny_run`` in which ``figure 7 --seed 1 --force``
-  ran (discarding seed 0's results), and the size of every stack it trained.
+  ran (discarding seed 0's results), and the size of every stack it trained;
+- ``gap_run``: ``progfusion figure gap --preset tiny`` (read only, like ``tiny_run``).
 
 Tests that check a behaviour of a run itself (resuming, killing, a Dask cluster,
 a second run of the same seed) still make their own runs.
@@ -73,3 +74,12 @@ def tiny_run_seed1(tiny_run: Path, tmp_path_factory) -> TinyRun:
     with counting_training() as trained:
         assert main(tiny_argv(out, "--seed", "1", "--force", command=("figure", "7"))) == 0
     return TinyRun(out, trained=trained)
+
+
+@pytest.fixture(scope="session")
+def gap_run(tmp_path_factory) -> Path:
+    """``progfusion figure gap --preset tiny`` in one process (about 15 s; read only)."""
+    out = tmp_path_factory.mktemp("gap_run")
+    argv = ["figure", "gap", "--preset", "tiny", "--out", str(out), "--workers", "1", "--quiet"]
+    assert main(argv) == 0
+    return out

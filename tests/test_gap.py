@@ -1,8 +1,8 @@
 """The gap study (issue 12): its studies, its tiny run end to end, and published numbers.
 
-``gap_run`` runs ``progfusion figure gap --preset tiny`` once for this module (about
-15 s on one core); the publishing tests copy the session's tiny figures run and
-this run into a results folder of their own.
+``gap_run`` (``tests/conftest.py``) runs ``progfusion figure gap --preset tiny`` once
+per session (about 15 s on one core); the publishing tests copy the session's tiny
+figures run and this run into a results folder of their own.
 """
 
 from __future__ import annotations
@@ -40,14 +40,6 @@ def test_paper_gap_studies_keep_7a_setting_and_change_one_factor() -> None:
         assert cell.params[factor] == values[0]
     with pytest.raises(ValueError, match="size"):
         gap.gap_studies("huge")
-
-
-@pytest.fixture(scope="module")
-def gap_run(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("gap_run")
-    argv = ["figure", "gap", "--preset", "tiny", "--out", str(out), "--workers", "1", "--quiet"]
-    assert main(argv) == 0
-    return out
 
 
 def test_gap_run_writes_tables_figure_and_a_generated_answer(gap_run: Path) -> None:
@@ -128,6 +120,10 @@ def test_readme_blocks_regenerate_from_tables_and_a_hand_edit_fails(
 def test_readme_without_markers_or_tables_is_refused(tmp_path: Path, capsys) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("no markers\n")
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--readme", str(readme), "--results", str(tmp_path / "none")])
+    assert exc.value.code == 2 and "figures:start" in capsys.readouterr().err
+    readme.write_text("".join(f"{m}\n" for pair in publish.BLOCKS.values() for m in pair))
     with pytest.raises(SystemExit) as exc:
         main(["report", "--readme", str(readme), "--results", str(tmp_path / "none")])
     assert exc.value.code == 2 and "figure4" in capsys.readouterr().err
