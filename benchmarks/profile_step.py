@@ -62,7 +62,7 @@ def case(name: str) -> tuple[partial, list, TrainConfig]:
     """The factory, per-model data and protocol of a case (see the module docstring)."""
     parts = name.split("-")
     if parts[0] == "fig7":
-        task, n_models, params = LatentTask(n_train=16_384, n_val=0, n_test=256), 256, {}
+        task, n_models = LatentTask(n_train=16_384, n_val=0, n_test=256), 256
         params = {"width": 8, "depth": 2, **(PRO if parts[1] == "pro" else {})}
         objective = "regression"
     elif parts[0] == "fig4":

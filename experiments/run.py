@@ -178,9 +178,10 @@ def _outcomes(executor: cf.Executor | None, shards: Sequence[Shard]) -> Iterator
             except Exception as exc:  # noqa: BLE001 - reported as the shard's failure
                 yield shard, exc
         return
-    futures = {executor.submit(run_shard, s): s for s in shards}
-    pending, stopping = set(futures), None
-    with signals.finishing():
+    with signals.finishing():  # before the first submit: a signal while submitting also
+        # lets the running shards finish (it is not raised in the middle of the submits)
+        futures = {executor.submit(run_shard, s): s for s in shards}
+        pending, stopping = set(futures), None
         while pending:
             done, pending = cf.wait(pending, timeout=_POLL_S, return_when=cf.FIRST_COMPLETED)
             for future in done:
