@@ -98,10 +98,12 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset",
         default="quick",
-        choices=["quick", "paper", "tiny"],
+        choices=["quick", "paper", "tiny", "cpu"],
         help="experiment sizes (default: quick): quick (minutes on a 2-core CPU: fewer "
         "trials, a coarser grid, shorter training), paper (the paper's scale, 30 trials a "
-        "cell; sized for a GPU), tiny (seconds; for tests and trying the commands)",
+        "cell; sized for a GPU), tiny (seconds; for tests and trying the commands), cpu "
+        "(figure gap only: the paper's setting on a 3 x 3 grid, 10 trials; under an hour "
+        "on 2 cores)",
     )
     parser.add_argument(
         "--trials", type=_positive, metavar="N", help="trials per cell (default: the preset's)"
@@ -243,6 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
         "from the copies (default: nothing published)",
     )  # fmt: skip
     p.add_argument(
+        "--gap-out", type=Path, metavar="DIR",
+        help="the folder of progfusion figure gap's tables when they were trained in another "
+        "--out (another preset, such as cpu): REPORT.md's gap section and --publish take "
+        "them from there (default: --out)",
+    )  # fmt: skip
+    p.add_argument(
         "--readme", type=Path, metavar="README",
         help="rewrite README's figures and headline blocks from the published tables "
         "(--publish DIR, else --results DIR), redrawing DIR's images first; without "
@@ -305,11 +313,16 @@ def _resolve_device(parser: argparse.ArgumentParser, device: str) -> str:
     return device
 
 
+def _figures(args: argparse.Namespace) -> list[str]:
+    """The figures a command trains: ``figure N`` one, ``figures`` and ``report`` 4, 7, 8."""
+    return [args.number] if args.command == "figure" else ["4", "7", "8"]
+
+
 def _options(parser, args):
     """The preset and the :class:`~.runner.RunOptions` of a figure or study command."""
     from progfusion.experiments.executors import default_workers
 
-    from .presets import get_preset
+    from .presets import PRESETS, get_preset
     from .runner import RunOptions
 
     preset = None
@@ -318,9 +331,10 @@ def _options(parser, args):
         if args.trials is not None:
             preset = preset.with_trials(args.trials)
         try:  # builds every study: refuses sizes beyond MAX_MODELS before anything runs
-            preset.studies(seed=args.seed, protocol=args.protocol)
+            preset.studies(seed=args.seed, protocol=args.protocol, figures=_figures(args))
         except ValueError as exc:
-            parser.error(f"--trials {args.trials}: {exc}")
+            option = "--preset" if preset.name not in PRESETS else f"--trials {args.trials}"
+            parser.error(f"{option}: {exc}")
     device = _resolve_device(parser, args.device)
     if args.scheduler is not None:
         try:
@@ -396,9 +410,9 @@ def _report(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error(f"report: {exc}")
     if not documents or args.publish is not None:
         preset, opts = _options(parser, args)
-        print(f"wrote {write_report(preset, opts)}")
+        print(f"wrote {write_report(preset, opts, gap_out=args.gap_out)}")
         if args.publish is not None:
-            publish(opts.out, args.publish)
+            publish(opts.out, args.publish, gap_out=args.gap_out)
             print(f"published the tables of {opts.out} into {args.publish}")
     if documents or args.publish is not None:
         try:
@@ -420,8 +434,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             from .runner import run_figures
 
             preset, opts = _options(parser, args)
-            figures = ["4", "7", "8"] if args.command == "figures" else [args.number]
-            run_figures(figures, preset, opts)
+            run_figures(_figures(args), preset, opts)
             print(f"wrote figures, tables and run.json to {opts.out}")
         elif args.command == "study":
             from .runner import run_study_file

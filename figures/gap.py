@@ -110,20 +110,27 @@ _TINY = _PAPER.with_(
     protocol=Protocol(max_steps=100, eval_every=50, patience=1),
 )
 
-#: Every gap study by table name, in three sizes. ``paper``: 7(a)'s grid (9 x 9, 30
+#: Every gap study by table name, in four sizes. ``paper``: 7(a)'s grid (9 x 9, 30
 #: trials, 16,384 samples, at most 12,800 steps); factors on :data:`FACTOR_GRID`, 10
-#: trials. ``quick``: 2 x 2 cells, 3 trials, 4,096 samples, at most 3,200 steps;
-#: factors on one cell (eta 4, sigma2 0), 3 trials. ``tiny`` (tests): one cell, 2
-#: trials, 256 samples, 100 steps.
+#: trials (about 2 x 10^8 model-steps: sized for a GPU). ``cpu``: the paper size with
+#: every study, the steps and stopping studies too, on :data:`FACTOR_GRID` with
+#: :data:`FACTOR_TRIALS` trials (7(a)'s task, models and protocols unchanged; about
+#: 4 x 10^7 model-steps, under an hour on 2 CPU cores; the published tables' form).
+#: ``quick``: 2 x 2 cells, 3 trials, 4,096 samples, at most 3,200 steps; factors on one
+#: cell (eta 4, sigma2 0), 3 trials. ``tiny`` (tests): one cell, 2 trials, 256 samples,
+#: 100 steps.
 SIZES: dict[str, dict[str, Study]] = {
     "paper": _studies(_PAPER, FACTOR_GRID, FACTOR_TRIALS, GAP_STEPS),
+    "cpu": _studies(
+        _PAPER.with_(grid=FACTOR_GRID, trials=FACTOR_TRIALS), FACTOR_GRID, FACTOR_TRIALS, GAP_STEPS
+    ),
     "quick": _studies(_QUICK, {"eta": [4.0], "sigma2": [0.0]}, 3, GAP_STEPS[:6]),
     "tiny": _studies(_TINY, {"eta": [4.0], "sigma2": [0.0]}, 2, (25, 50, 100)),
 }
 
 
 def gap_studies(size: str = "quick", *, seed: int = 0, trials: int | None = None) -> dict:
-    """The gap studies at ``size`` (``tiny``, ``quick``, ``paper``), by table name.
+    """The gap studies at ``size`` (``tiny``, ``quick``, ``cpu``, ``paper``), by table name.
 
     ``trials``: per cell for every study (default: each study's own).
     """

@@ -17,7 +17,7 @@ from progfusion.experiments import Study
 from progfusion.experiments.store import atomic_write_text
 
 from .gap import draw, gap_studies
-from .gap_table import answer, gap_markdown, settings_table
+from .gap_table import answer, gap_form, gap_markdown, settings_table
 
 __all__ = ["run_gap", "write_gap_outputs"]
 
@@ -27,7 +27,7 @@ def write_gap_outputs(tables: dict[str, pd.DataFrame], out: Path) -> str:
     settings = settings_table(tables)
     atomic_write_text(out / "gap-settings.csv", settings.to_csv(index=False))
     sentence = answer(settings)
-    text = f"# The gap study\n\n{gap_markdown(settings)}"
+    text = f"# The gap study\n\n{gap_markdown(settings, gap_form(tables))}"
     atomic_write_text(out / "gap.md", text)
     plt.close(draw(settings, out))
     return sentence

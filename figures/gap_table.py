@@ -21,7 +21,7 @@ from progfusion.experiments.analysis import compare_by_step, compare_designs
 from .gap import COMPARISONS, FACTORS
 from .verdicts import IMPROVEMENT_BAND, WIN_BAND, verdict
 
-__all__ = ["answer", "gap_markdown", "markdown_table", "settings_table"]
+__all__ = ["answer", "gap_form", "gap_markdown", "markdown_table", "settings_table"]
 
 _KEYS = ["eta", "sigma2", "trial"]
 _REPRODUCED = "reproduced"
@@ -166,6 +166,38 @@ def markdown_table(settings: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def gap_markdown(settings: pd.DataFrame) -> str:
-    """The generated answer, then the settings table in Markdown (``gap.md`` without its title)."""
-    return f"{answer(settings)}\n\n{markdown_table(settings)}"
+def _grid_form(table: pd.DataFrame) -> str:
+    eta, sigma2 = (sorted(table[axis].unique()) for axis in ("eta", "sigma2"))
+    trials = table.groupby(["eta", "sigma2"])["trial"].nunique()
+    n_train = ", ".join(f"{n:,}" for n in sorted(table["n_train"].unique()))
+    per_cell = f"{trials.min()}" if trials.min() == trials.max() else f"{trials.min()}-{trials.max()}"
+    return (
+        f"{len(eta)} x {len(sigma2)} cells (eta {', '.join(_show(float(e)) for e in eta)}; "
+        f"sigma2 {', '.join(_show(float(v)) for v in sigma2)}), {per_cell} trials a cell, "
+        f"{n_train} training samples"
+    )
+
+
+def gap_form(tables: Mapping[str, pd.DataFrame]) -> str:
+    """What the gap tables hold, read from them: the grid, trials and samples of the steps
+    and stopping studies, and of the factor studies (one clause each when they differ)."""
+    main = [t for name, t in tables.items() if name in ("gap-steps", "gap-stopping")]
+    factors = [t for name, t in tables.items() if name not in ("gap-steps", "gap-stopping")]
+    main_form = _grid_form(pd.concat(main)) if main else None
+    factor_form = None
+    if factors:  # a factor's own column varies; the grid and trials are shared
+        cells = pd.concat([t[["eta", "sigma2", "trial"]] for t in factors])
+        factor_form = _grid_form(cells.assign(n_train=factors[0]["n_train"].iloc[0]))
+        factor_form = factor_form.rsplit(", ", 1)[0]  # n_train is a factor there
+    if main_form and factor_form and main_form.startswith(factor_form):
+        return f"every study on {main_form}"
+    parts = [f"steps and stopping studies on {main_form}"] if main_form else []
+    parts += [f"factor studies on {factor_form}"] if factor_form else []
+    return "; ".join(parts)
+
+
+def gap_markdown(settings: pd.DataFrame, form: str | None = None) -> str:
+    """The generated answer, then the settings table in Markdown (``gap.md`` without its
+    title); ``form`` (:func:`gap_form`), when given, is stated first."""
+    intro = f"Tables: {form}.\n\n" if form else ""
+    return f"{intro}{answer(settings)}\n\n{markdown_table(settings)}"

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from .blocks import check_file, rewrite_file
-from .gap_table import gap_markdown, settings_table
+from .gap_table import gap_form, gap_markdown, settings_table
 from .report import status_counts, tables_section
 
 __all__ = ["MARKERS", "PAPER_REPORT", "check_paper_report", "render", "update_paper_report"]
@@ -31,14 +31,19 @@ MARKERS = {"paper-report": ("<!-- paper-report:start -->", "<!-- paper-report:en
 
 
 def _configuration(results: Path) -> str:
-    """The published run's configuration, from ``results/run.json`` (empty if absent)."""
-    path = Path(results) / "run.json"
-    if not path.is_file():
-        return ""
-    config = json.loads(path.read_text(encoding="utf-8")).get("configuration", {})
-    keys = ("preset", "protocol", "root_seed")
-    parts = [f"{key} `{config[key]}`" for key in keys if key in config]
-    return f" ({', '.join(parts)})" if parts else ""
+    """The published runs' configurations, from ``results/run.json`` and, when the gap
+    study was trained apart, ``results/gap-run.json`` (empty if neither is there)."""
+    described = []
+    for name, prefix in (("run.json", ""), ("gap-run.json", "gap study: ")):
+        path = Path(results) / name
+        if not path.is_file():
+            continue
+        config = json.loads(path.read_text(encoding="utf-8")).get("configuration", {})
+        keys = ("preset", "protocol", "root_seed")
+        parts = [f"{key} `{config[key]}`" for key in keys if key in config]
+        if parts:
+            described.append(prefix + ", ".join(parts))
+    return f" ({'; '.join(described)})" if described else ""
 
 
 def render(tables: dict[str, pd.DataFrame], results: Path, report: Path) -> dict[str, str]:
@@ -56,7 +61,7 @@ def render(tables: dict[str, pd.DataFrame], results: Path, report: Path) -> dict
             tables["figure7"],
             tables["figure8"],
             steps=tables.get("figure7b"),
-            gap_text=gap_markdown(settings_table(gap)) if gap else None,
+            gap_text=gap_markdown(settings_table(gap), gap_form(gap)) if gap else None,
             images=f"{images.as_posix()}/",
         ),
     ]

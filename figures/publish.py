@@ -33,7 +33,7 @@ from progfusion.experiments.seeds import BOOTSTRAP_SEED
 
 from .blocks import check_file, require_markers, rewrite_file
 from .gap import FACTORS
-from .gap_table import answer, settings_table
+from .gap_table import answer, gap_form, settings_table
 from .paper_report import MARKERS, update_paper_report
 from .redraw import draw_tables
 from .report import _claims_table
@@ -69,20 +69,29 @@ BLOCKS = {
 }
 
 
-def publish(out: Path, results: Path) -> list[Path]:
-    """Copy the tables of a run in ``out`` (and its ``run.json``) into ``results``, gzipped."""
+def publish(out: Path, results: Path, *, gap_out: Path | None = None) -> list[Path]:
+    """Copy the tables of a run in ``out`` (and its ``run.json``) into ``results``, gzipped.
+
+    ``gap_out``: the folder of the gap study's tables when they were trained apart
+    (another preset, e.g. ``cpu``, is another configuration, so another ``--out``);
+    its ``run.json`` is published as ``gap-run.json``. Default: ``out``.
+    """
     results.mkdir(parents=True, exist_ok=True)
+    gap_out = out if gap_out is None else gap_out
+    sources = [(out, name) for name in _FIGURE_TABLES] + [(gap_out, n) for n in _GAP_TABLES]
     written = []
-    for name in (*_FIGURE_TABLES, *_GAP_TABLES):
-        source = out / f"{name}.csv"
+    for folder, name in sources:
+        source = folder / f"{name}.csv"
         if source.is_file():
             target = results / f"{name}.csv.gz"
             pd.read_csv(source).to_csv(
                 target, index=False, compression={"method": "gzip", "mtime": 0}
             )
             written.append(target)
-    if (out / "run.json").is_file():
-        written.append(Path(shutil.copy(out / "run.json", results / "run.json")))
+    records = [(out, "run.json")] + ([(gap_out, "gap-run.json")] if gap_out != out else [])
+    for folder, name in records:
+        if (folder / "run.json").is_file():
+            written.append(Path(shutil.copy(folder / "run.json", results / name)))
     if not written:
         raise ValueError(f"out: no results table in {out} (run progfusion figures first)")
     return written
@@ -180,7 +189,8 @@ def render_blocks(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
     if gap:
         figures += [
             "",
-            f"Where the paper's numbers come from (the gap study): {answer(settings_table(gap))}",
+            f"Where the paper's numbers come from (the gap study, {gap_form(gap)}): "
+            f"{answer(settings_table(gap))}",
         ]
     claims = figure4_claims(tables["figure4"]) + figure7_claims(tables["figure7"])
     claims += figure8_claims(tables["figure8"])

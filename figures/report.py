@@ -177,8 +177,17 @@ def tables_section(
     return lines
 
 
-def write_report(preset: Preset, opts: RunOptions, *, echo=print, width: int | None = None) -> Path:
+def write_report(
+    preset: Preset,
+    opts: RunOptions,
+    *,
+    echo=print,
+    width: int | None = None,
+    gap_out: Path | None = None,
+) -> Path:
     """Run (or reuse) the three figures' sweeps and write ``<out>/REPORT.md``.
+
+    Its gap section is ``gap.md`` of ``gap_out`` (default ``opts.out``) when there.
 
     Prints (through ``echo``) the headline verdict table, fitted to ``width`` columns
     (default: the terminal's, 80 off a terminal), while a progress bar on stderr
@@ -193,9 +202,9 @@ def write_report(preset: Preset, opts: RunOptions, *, echo=print, width: int | N
     grid = pd.read_csv(out / "figure7.csv")
     fig8 = pd.read_csv(out / "figure8.csv")
     steps = pd.read_csv(out / "figure7b.csv") if (out / "figure7b.csv").is_file() else None
-    gap_text = None
-    if (out / "gap.md").is_file():  # written by progfusion figure gap in the same --out
-        gap_text = (out / "gap.md").read_text().split("\n", 1)[1]
+    gap_text, gap_md = None, (out if gap_out is None else gap_out) / "gap.md"
+    if gap_md.is_file():  # written by progfusion figure gap
+        gap_text = gap_md.read_text().split("\n", 1)[1]
     seconds = ", ".join(f"{name} {t:.1f} s" for name, t in timings.items())
     lines = [
         "# progfusion report",

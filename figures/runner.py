@@ -125,12 +125,11 @@ def run_figures(
     """
     if any(f not in (*FIGURES, "gap") for f in figures):
         raise ValueError(f"figures must be among {(*FIGURES, 'gap')}, got {list(figures)}")
-    studies = preset.studies(seed=opts.seed, protocol=opts.protocol)  # sizes checked here
+    sizes = {"seed": opts.seed, "protocol": opts.protocol, "figures": figures}
+    studies = preset.studies(**sizes)  # sizes checked here
     with open_executors(opts.workers, opts.scheduler) as executors:  # a local pool starts lazily
         prepare_folder(opts.out, _configuration(preset, opts), force=opts.force)
-        entry = _start_record(
-            opts, preset.as_dict(seed=opts.seed, protocol=opts.protocol), opts.seed
-        )
+        entry = _start_record(opts, preset.as_dict(**sizes), opts.seed)
         return _run_figures(figures, preset, studies, opts, echo, executors, entry)
 
 

@@ -15,7 +15,7 @@ import pytest
 from progfusion.figures import gap, publish
 from progfusion.figures.cli import main
 from progfusion.figures.fig7_8 import GRID_PAPER
-from progfusion.figures.gap_table import answer, settings_table
+from progfusion.figures.gap_table import answer, gap_form, gap_markdown, settings_table
 
 from tests.runs import no_training
 
@@ -40,6 +40,42 @@ def test_paper_gap_studies_keep_7a_setting_and_change_one_factor() -> None:
         assert cell.params[factor] == values[0]
     with pytest.raises(ValueError, match="size"):
         gap.gap_studies("huge")
+
+
+def test_cpu_gap_size_is_the_paper_setting_on_the_factor_grid() -> None:
+    paper, cpu = gap.gap_studies("paper"), gap.gap_studies("cpu")
+    assert list(cpu) == list(paper)
+    for name, study in cpu.items():
+        reference = paper[name]
+        assert study.task == reference.task and study.protocol == reference.protocol
+        assert study.designs == reference.designs and study.params == reference.params
+        assert study.trials == gap.FACTOR_TRIALS
+        cells = {(c.params["eta"], c.params["sigma2"]) for c in study.cells()}
+        grid = gap.FACTOR_GRID
+        assert cells == {(e, s) for e in grid["eta"] for s in grid["sigma2"]}
+
+
+def test_cpu_preset_is_refused_for_the_figures(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["figure", "4", "--preset", "cpu", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2 and len(err.splitlines()) == 1
+    assert "--preset" in err and "figure gap" in err and not (tmp_path / "out").exists()
+
+
+def test_gap_form_is_read_from_the_tables(gap_run: Path) -> None:
+    paths = [p for p in gap_run.glob("gap-*.csv") if p.stem != "gap-settings"]
+    tables = {p.stem: pd.read_csv(p) for p in paths}
+    form = gap_form(tables)
+    assert form == (
+        "every study on 1 x 1 cells (eta 4; sigma2 0), 2 trials a cell, 256 training samples"
+    )
+    steps = tables["gap-steps"]
+    wider = pd.concat([steps, steps.assign(eta=2.0), steps.assign(trial=steps["trial"] + 5)])
+    form = gap_form({**tables, "gap-steps": wider})
+    assert form.startswith("steps and stopping studies on 2 x 1 cells (eta 2, 4; sigma2 0), 2-4")
+    assert "; factor studies on 1 x 1 cells (eta 4; sigma2 0), 2 trials a cell" in form
+    assert f"Tables: {form}." in gap_markdown(settings_table(tables), form)
 
 
 def test_gap_run_writes_tables_figure_and_a_generated_answer(gap_run: Path) -> None:

@@ -30,6 +30,22 @@ def _published(tiny_run: Path, gap_run: Path, tmp_path: Path) -> Path:
     return results
 
 
+def test_gap_tables_publish_from_their_own_folder(
+    tiny_run: Path, gap_run: Path, tmp_path: Path
+) -> None:
+    results = tmp_path / "results"
+    written = publish.publish(tiny_run, results, gap_out=gap_run)
+    names = {p.name for p in written}
+    assert {"figure7.csv.gz", "gap-steps.csv.gz", "run.json", "gap-run.json"} <= names
+    assert (results / "gap-run.json").read_bytes() == (gap_run / "run.json").read_bytes()
+    report = tmp_path / "paper-report.md"
+    report.write_text(_REPORT)
+    publish.refresh(results, paper_report=report)
+    text = report.read_text()
+    assert "(preset `tiny`, protocol `early-stopping`, root_seed `0`; gap study: preset `tiny`" in text
+    assert "Tables: every study on 1 x 1 cells" in text
+
+
 def test_plot_redraws_the_gap_figure_from_settings_or_study_tables(
     gap_run: Path, tmp_path: Path, capsys
 ) -> None:
