@@ -4,7 +4,7 @@
     progfusion figure 4|7|8|gap [options]
     progfusion study FILE.toml [--out DIR] [options]      # any study: its table
     progfusion plot TABLE                                  # redraw from a table
-    progfusion theory [--markdown] [--write FILE] [--readme README.md]  # theory verdicts
+    progfusion theory [--markdown] [--write FILE] [--readme README.md] [--paper-report F]
     progfusion report [--preset quick|paper] [--out DIR]   # claims and verdicts
     progfusion report --readme README.md [--paper-report docs/paper-report.md]
                       [--results docs/results]  # published documents from tables
@@ -234,6 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="README",
         help="replace the table between README's theory-table markers (default: no)",
     )
+    p.add_argument(
+        "--paper-report",
+        type=Path,
+        metavar="FILE",
+        help="replace the claims table and the errata between FILE's theory-table and errata "
+        "markers, normally docs/paper-report.md (default: no)",
+    )
     p = sub.add_parser(
         "report", help="write REPORT.md: claims, measurements, verdicts", description=_REPORT_HELP
     )
@@ -460,7 +467,12 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             from .readout import decide_theory
 
             decide_theory()
-            return run_theory(markdown=args.markdown, write=args.write, readme=args.readme)
+            return run_theory(
+                markdown=args.markdown,
+                write=args.write,
+                readme=args.readme,
+                paper_report=args.paper_report,
+            )
         elif args.command == "report":
             _report(parser, args)
     except (FolderError, SchedulerUnreachable) as exc:

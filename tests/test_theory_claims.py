@@ -80,6 +80,26 @@ def test_published_table_is_the_rendered_one(results: list[ClaimResult]) -> None
     table = render.render_claims_table(markdown=True, results=results).strip()
     assert table in (ROOT / "docs/theory_table.md").read_text(encoding="utf-8")
     assert table in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert table in (ROOT / "docs/paper-report.md").read_text(encoding="utf-8"), (
+        "docs/paper-report.md is out of date: run `progfusion theory --paper-report "
+        "docs/paper-report.md`"
+    )
+
+
+def test_paper_report_sections_are_rewritten_from_the_computation(
+    results: list[ClaimResult], tmp_path
+) -> None:
+    table = render.render_claims_table(markdown=True, results=results)
+    report = tmp_path / "paper-report.md"
+    report.write_text("no markers\n")
+    assert not render.update_theory_sections(report, table)
+    assert report.read_text() == "no markers\n"
+    markers = (render.README_START, render.README_END, render.ERRATA_START, render.ERRATA_END)
+    report.write_text("# r\n{}\nold **holds**\n{}\nkept\n{}\nE1 edited\n{}\n".format(*markers))
+    assert render.update_theory_sections(report, table)
+    text = report.read_text()
+    assert table.strip() in text and render.render_errata(True).strip() in text
+    assert "kept" in text and "old **holds**" not in text and "E1 edited" not in text
 
 
 def test_single_claim_selection() -> None:

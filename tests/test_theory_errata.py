@@ -4,6 +4,8 @@ section modules that found it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import re
 from collections.abc import Callable
 
@@ -201,6 +203,15 @@ def test_markdown_table_has_one_row_per_erratum(items: list[Erratum]) -> None:
         cells = _cells(row)
         assert len(cells) == 6
         assert cells[0] == e.key and cells[4] == e.kind
+
+
+def test_published_errata_are_the_rendered_ones() -> None:
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "docs/paper-report.md").read_text(encoding="utf-8")
+    assert render_errata(markdown=True).strip() in text, (
+        "docs/paper-report.md is out of date: run `progfusion theory --paper-report "
+        "docs/paper-report.md`"
+    )
 
 
 def test_plain_text_lists_every_erratum(items: list[Erratum]) -> None:

@@ -24,6 +24,7 @@ from .multiplicative import MonomialCounts
 
 __all__ = [
     "main",
+    "update_theory_sections",
     "terminal_width",
     "render_claims_table",
     "render_counts_table",
@@ -36,6 +37,8 @@ __all__ = [
 #: The markers around the claims table in the README.
 README_START = "<!-- theory-table:start -->"
 README_END = "<!-- theory-table:end -->"
+#: The errata's markers in a report (``docs/paper-report.md``).
+ERRATA_START, ERRATA_END = "<!-- errata:start -->", "<!-- errata:end -->"
 
 
 def terminal_width(default: int = 80) -> int:
@@ -263,35 +266,59 @@ def write_table(path: str | Path, table: str | None = None) -> None:
     Path(path).write_text(_DOC_HEADER + table, encoding="utf-8")
 
 
+def _replace_blocks(path: str | Path, blocks: dict[tuple[str, str], str]) -> bool:
+    """Replace the text between each ``(start, end)`` marker pair of the file at ``path``
+    with its body; False (the file left alone) when a marker is missing."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if any(m not in text for pair in blocks for m in pair):
+        return False
+    for (start, end), body in blocks.items():
+        pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+        text = pattern.sub(lambda _, s=start, b=body, e=end: f"{s}\n{b.strip()}\n{e}", text, 1)
+    path.write_text(text, encoding="utf-8")
+    return True
+
+
 def update_readme(path: str | Path, table: str | None = None) -> bool:
     """Write the Markdown claims table between the README's theory-table markers.
 
     Returns False (and leaves the file alone) when the markers are missing.
     """
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    if README_START not in text or README_END not in text:
-        return False
     table = render_claims_table(markdown=True) if table is None else table
-    pattern = re.compile(re.escape(README_START) + r".*?" + re.escape(README_END), re.DOTALL)
-    block = f"{README_START}\n{table.strip()}\n{README_END}"
-    path.write_text(pattern.sub(lambda _: block, text, count=1), encoding="utf-8")
-    return True
+    return _replace_blocks(path, {(README_START, README_END): table})
+
+
+def update_theory_sections(path: str | Path, table: str | None = None) -> bool:
+    """Write the Markdown claims table (with its tally and counts) and the errata between
+    the theory-table and errata markers of a report (``docs/paper-report.md``).
+
+    Returns False (and leaves the file alone) when a marker is missing.
+    """
+    table = render_claims_table(markdown=True) if table is None else table
+    blocks = {(README_START, README_END): table, (ERRATA_START, ERRATA_END): render_errata(True)}
+    return _replace_blocks(path, blocks)
 
 
 # ------------------------------------------------------------------ command line
 def run(
-    *, markdown: bool = False, write: str | Path | None = None, readme: str | Path | None = None
+    *,
+    markdown: bool = False,
+    write: str | Path | None = None,
+    readme: str | Path | None = None,
+    paper_report: str | Path | None = None,
 ) -> int:
-    """``progfusion theory``: print the table, or write it to ``write`` and ``readme``.
+    """``progfusion theory``: print the table, or write it to ``write``, ``readme`` and
+    ``paper_report``.
 
     Prints the plain-text table, fitted to the terminal's width (:func:`terminal_width`:
     80 columns when stdout is not a terminal), or the full Markdown table with
-    ``markdown`` (one line per claim, for files and renderers); with ``write`` or
-    ``readme`` the Markdown table is written there (and printed only with
-    ``markdown``). Returns the exit code: 1 when the README has no markers.
+    ``markdown`` (one line per claim, for files and renderers); with ``write``,
+    ``readme`` or ``paper_report`` the Markdown table is written there (the paper
+    report also gets the errata; :func:`update_theory_sections`), and printed only
+    with ``markdown``. Returns the exit code: 1 when a document lacks its markers.
     """
-    if not (write or readme):
+    if not (write or readme or paper_report):
         sys.stdout.write(render_claims_table(markdown=markdown))
         return 0
     table = render_claims_table(markdown=True)
@@ -299,6 +326,9 @@ def run(
         write_table(write, table)
     if readme and not update_readme(readme, table):
         print(f"no theory-table markers in {readme}", file=sys.stderr)
+        return 1
+    if paper_report and not update_theory_sections(paper_report, table):
+        print(f"no theory-table or errata markers in {paper_report}", file=sys.stderr)
         return 1
     if markdown:
         sys.stdout.write(table)
@@ -313,5 +343,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     parser.add_argument("--write", type=Path, metavar="FILE", help="write the Markdown table")
     parser.add_argument("--readme", type=Path, metavar="README", help="refresh its table")
+    parser.add_argument(
+        "--paper-report", type=Path, metavar="FILE", help="refresh its table and errata"
+    )
     args = parser.parse_args(argv)
-    return run(markdown=args.markdown, write=args.write, readme=args.readme)
+    return run(
+        markdown=args.markdown, write=args.write, readme=args.readme, paper_report=args.paper_report
+    )
