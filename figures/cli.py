@@ -361,6 +361,7 @@ def _options(parser, args):
         compile=args.compile,
         quiet=args.quiet,
         force=args.force,
+        command=args.argv,
     )
     return preset, opts
 
@@ -368,7 +369,9 @@ def _options(parser, args):
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return its exit code (see the module docstring)."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    args.argv = tuple(argv)  # recorded in run.json as the command
     if args.command in ("figures", "figure", "study", "plot", "report"):
         import matplotlib
 

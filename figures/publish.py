@@ -16,7 +16,9 @@ from what the tables give, so a hand edit of a number fails a test.
 
 from __future__ import annotations
 
+import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +45,7 @@ __all__ = [
     "BLOCKS",
     "RESULTS_DIR",
     "check_readme",
+    "load_runs",
     "load_tables",
     "publish",
     "refresh",
@@ -166,8 +169,35 @@ def _figure4_rows(table: pd.DataFrame) -> list[str]:
     return rows
 
 
-def render_blocks(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
-    """The text of each README block (without markers), from the tables alone."""
+def load_runs(results: Path) -> list[dict]:
+    """The commands that made the published tables: every ``runs`` entry of
+    ``results/run.json`` and then of ``gap-run.json`` (empty when neither is there)."""
+    runs = []
+    for name in ("run.json", "gap-run.json"):
+        path = Path(results) / name
+        if path.is_file():
+            runs += json.loads(path.read_text(encoding="utf-8")).get("runs", [])
+    return runs
+
+
+def _provenance(runs: Sequence[dict]) -> list[str]:
+    """One line per command that wrote into the published folders: where, how long."""
+    lines = []
+    for run in runs:
+        walls = run.get("wall_seconds") or {}
+        took = ", ".join(f"{name} {seconds / 60:.1f} min" for name, seconds in walls.items())
+        torch_version = run.get("versions", {}).get("torch", "?")
+        lines.append(
+            f"- `{run.get('command', '?')}` ({run.get('device', '?')}, {run.get('device_name', '?')}"
+            f", torch {torch_version}, started {run.get('started', '?')}): "
+            f"{took or 'stopped before a figure finished (its finished stacks were kept)'}"
+        )
+    return lines
+
+
+def render_blocks(tables: dict[str, pd.DataFrame], runs: Sequence[dict] = ()) -> dict[str, str]:
+    """The text of each README block (without markers), from the tables alone, and the
+    commands that made them (``runs``, :func:`load_runs`) when given."""
     counts = ", ".join(f"{name} {_n(len(t))}" for name, t in tables.items())
     gap = {k: v for k, v in tables.items() if k.startswith("gap-")}
     images = [(name, alt) for name, alt in _IMAGES if name != "gap" or gap]
@@ -186,6 +216,9 @@ def render_blocks(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
         *_figure8_rows(tables["figure8"]),
         *_figure4_rows(tables["figure4"]),
     ]
+    if runs:
+        figures += ["", "The commands that wrote the tables (wall time per figure):", ""]
+        figures += _provenance(runs)
     if gap:
         figures += [
             "",
@@ -204,14 +237,16 @@ def render_blocks(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
     return {"figures": "\n".join(figures), "headline": "\n".join(headline)}
 
 
-def update_readme(path: Path, tables: dict[str, pd.DataFrame]) -> None:
+def update_readme(path: Path, tables: dict[str, pd.DataFrame], runs: Sequence[dict] = ()) -> None:
     """Rewrite both blocks of the README at ``path`` (ValueError when a marker is missing)."""
-    rewrite_file(path, render_blocks(tables), BLOCKS, "readme")
+    rewrite_file(path, render_blocks(tables, runs), BLOCKS, "readme")
 
 
-def check_readme(path: Path, tables: dict[str, pd.DataFrame]) -> list[str]:
+def check_readme(
+    path: Path, tables: dict[str, pd.DataFrame], runs: Sequence[dict] = ()
+) -> list[str]:
     """Names of the README's blocks that differ from what the tables give (or lack markers)."""
-    return check_file(path, render_blocks(tables), BLOCKS)
+    return check_file(path, render_blocks(tables, runs), BLOCKS)
 
 
 def require_documents(readme: Path | None, paper_report: Path | None) -> None:
@@ -237,7 +272,7 @@ def refresh(
     images = draw_tables(tables, results)
     lines = [f"drew {', '.join(p.name for p in images)} into {results} from its tables"]
     if readme is not None:
-        update_readme(readme, tables)
+        update_readme(readme, tables, load_runs(results))
         lines.append(f"rewrote the figures and headline blocks of {readme} from {results}")
     if paper_report is not None:
         update_paper_report(paper_report, tables, results)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -44,6 +45,7 @@ class RunOptions:
     compile: str | None = None  # a torch.compile mode for the training step; None: eager
     quiet: bool = False
     force: bool = False  # discard results of another configuration in ``out``
+    command: tuple[str, ...] = ()  # the command line's arguments, for run.json (default: sys.argv)
 
 
 def _versions() -> dict[str, str]:
@@ -59,7 +61,17 @@ def _versions() -> dict[str, str]:
 def _device_name(device: str) -> str:
     if device.startswith("cuda"):
         return torch.cuda.get_device_name(torch.device(device))
-    return f"{platform.processor() or platform.machine()} CPU"
+    return _cpu_model() or f"{platform.processor() or platform.machine()} CPU"
+
+
+def _cpu_model() -> str | None:
+    """The CPU's model name (Linux: ``/proc/cpuinfo``) and its core count, or None."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return None
+    models = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return f"{models[0]} ({len(models)} cores)" if models else None
 
 
 def _sweep(table: str, study: Study, opts: RunOptions, executors: Executors) -> pd.DataFrame:
@@ -89,10 +101,10 @@ def _configuration(preset: Preset, opts: RunOptions) -> dict[str, object]:
 def _start_record(opts: RunOptions, preset: dict | None, root_seed: int) -> int:
     """Append this command's entry to ``run.json``; return its index."""
     entry = {
-        "command": " ".join(["progfusion", *sys.argv[1:]]),
+        "command": shlex.join(["progfusion", *(opts.command or sys.argv[1:])]),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "preset": preset,
-        "options": {k: str(v) for k, v in asdict(opts).items()},
+        "options": {k: str(v) for k, v in asdict(opts).items() if k != "command"},
         "root_seed": root_seed,
         "device": opts.device,
         "device_name": _device_name(opts.device),

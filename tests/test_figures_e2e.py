@@ -176,6 +176,8 @@ def test_run_record(run_a: Path) -> None:
     assert record["options"]["seed"] == "0" and record["options"]["workers"] == "1"
     assert record["root_seed"] == 0
     assert record["device"] == "cpu" and record["device_name"]
+    # the command as given to main(), not the test runner's own argv
+    assert record["command"].startswith("progfusion figures --preset tiny")
     assert record["versions"]["progfusion"] == metadata.version("progfusion")
     for library in ("torch", "numpy", "pandas", "matplotlib"):
         assert record["versions"][library] == metadata.version(library)

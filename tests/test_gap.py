@@ -138,9 +138,12 @@ def test_readme_blocks_regenerate_from_tables_and_a_hand_edit_fails(
         assert main(["report", "--readme", str(readme), "--results", str(results)]) == 0
     assert calls == []
     tables = publish.load_tables(results)
-    assert publish.check_readme(readme, tables) == []
+    assert publish.check_readme(readme, tables, publish.load_runs(results)) == []
     text = readme.read_text()
     assert "kept" in text and "old +8%" not in text and "the gap study" in text
+    # how the tables were made, from run.json: the command, the machine, the wall times
+    assert "`progfusion figures --preset tiny" in text and "figure4 " in text and " min" in text
+    assert "Tables: every study on" not in text and "(the gap study, every study on 1 x 1" in text
     settings = settings_table({k: v for k, v in tables.items() if k.startswith("gap-")})
     assert answer(settings) in text
     # a hand edit of one number in each block is caught
@@ -148,9 +151,9 @@ def test_readme_blocks_regenerate_from_tables_and_a_hand_edit_fails(
     number = next(w for w in block.split() if w.endswith("%") and w[0].isdigit())
     edited = text.replace(number, "99.9%", 1)
     readme.write_text(edited)
-    assert publish.check_readme(readme, tables) == ["figures"]
+    assert publish.check_readme(readme, tables, publish.load_runs(results)) == ["figures"]
     readme.write_text(text.replace("| **", "| **not ", 1))
-    assert publish.check_readme(readme, tables) == ["headline"]
+    assert publish.check_readme(readme, tables, publish.load_runs(results)) == ["headline"]
 
 
 def test_readme_without_markers_or_tables_is_refused(tmp_path: Path, capsys) -> None:
@@ -170,4 +173,6 @@ def test_published_readme_matches_committed_tables() -> None:
     results = root / publish.RESULTS_DIR
     if not (results / "figure7.csv.gz").is_file():
         pytest.skip("docs/results/ holds no published tables yet (see the README)")
-    assert publish.check_readme(root / "README.md", publish.load_tables(results)) == []
+    assert publish.check_readme(
+        root / "README.md", publish.load_tables(results), publish.load_runs(results)
+    ) == []

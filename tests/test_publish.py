@@ -121,7 +121,7 @@ def test_paper_report_block_regenerates_and_a_hand_edit_fails(
     assert calls == []
     tables = publish.load_tables(results)
     assert paper_report.check_paper_report(report, tables, results) == []
-    assert publish.check_readme(readme, tables) == []
+    assert publish.check_readme(readme, tables, publish.load_runs(results)) == []
     text = report.read_text()
     assert "Hand-written prose, kept." in text and "kept too" in text and "old 68.5%" not in text
     assert "## Empirical claims" in text and "## The gap study (ours)" in text
