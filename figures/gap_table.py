@@ -170,7 +170,8 @@ def _grid_form(table: pd.DataFrame) -> str:
     eta, sigma2 = (sorted(table[axis].unique()) for axis in ("eta", "sigma2"))
     trials = table.groupby(["eta", "sigma2"])["trial"].nunique()
     n_train = ", ".join(f"{n:,}" for n in sorted(table["n_train"].unique()))
-    per_cell = f"{trials.min()}" if trials.min() == trials.max() else f"{trials.min()}-{trials.max()}"
+    low, high = trials.min(), trials.max()
+    per_cell = f"{low}" if low == high else f"{low}-{high}"
     return (
         f"{len(eta)} x {len(sigma2)} cells (eta {', '.join(_show(float(e)) for e in eta)}; "
         f"sigma2 {', '.join(_show(float(v)) for v in sigma2)}), {per_cell} trials a cell, "

@@ -187,9 +187,9 @@ def _provenance(runs: Sequence[dict]) -> list[str]:
         walls = run.get("wall_seconds") or {}
         took = ", ".join(f"{name} {seconds / 60:.1f} min" for name, seconds in walls.items())
         torch_version = run.get("versions", {}).get("torch", "?")
+        where = f"{run.get('device', '?')}, {run.get('device_name', '?')}, torch {torch_version}"
         lines.append(
-            f"- `{run.get('command', '?')}` ({run.get('device', '?')}, {run.get('device_name', '?')}"
-            f", torch {torch_version}, started {run.get('started', '?')}): "
+            f"- `{run.get('command', '?')}` ({where}, started {run.get('started', '?')}): "
             f"{took or 'stopped before a figure finished (its finished stacks were kept)'}"
         )
     return lines

@@ -78,7 +78,7 @@ def test_gap_form_is_read_from_the_tables(gap_run: Path) -> None:
     assert f"Tables: {form}." in gap_markdown(settings_table(tables), form)
 
 
-def test_gap_run_writes_tables_figure_and_a_generated_answer(gap_run: Path) -> None:
+def test_gap_run_writes_tables_figure_and_a_generated_answer(gap_run: Path, tmp_path: Path) -> None:
     for name in ("gap.png", "gap.pdf", "gap.md", "gap-settings.csv", "gap-steps.csv"):
         assert (gap_run / name).is_file()
     settings = pd.read_csv(gap_run / "gap-settings.csv")
@@ -92,8 +92,9 @@ def test_gap_run_writes_tables_figure_and_a_generated_answer(gap_run: Path) -> N
     assert set(settings["win_verdict"]) == {"inconclusive"}
     text = (gap_run / "gap.md").read_text()
     assert answer(settings) in text and "late-wide" in text and "iterative" in text
+    rerun = Path(shutil.copytree(gap_run, tmp_path / "rerun"))  # gap_run stays read only
     with no_training() as calls:  # rerunning resumes: nothing is trained again
-        argv = ["figure", "gap", "--preset", "tiny", "--out", str(gap_run), "--quiet"]
+        argv = ["figure", "gap", "--preset", "tiny", "--out", str(rerun), "--quiet"]
         assert main([*argv, "--workers", "1"]) == 0
     assert calls == []
 
@@ -173,6 +174,9 @@ def test_published_readme_matches_committed_tables() -> None:
     results = root / publish.RESULTS_DIR
     if not (results / "figure7.csv.gz").is_file():
         pytest.skip("docs/results/ holds no published tables yet (see the README)")
-    assert publish.check_readme(
-        root / "README.md", publish.load_tables(results), publish.load_runs(results)
-    ) == []
+    assert (
+        publish.check_readme(
+            root / "README.md", publish.load_tables(results), publish.load_runs(results)
+        )
+        == []
+    )

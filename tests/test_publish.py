@@ -42,7 +42,8 @@ def test_gap_tables_publish_from_their_own_folder(
     report.write_text(_REPORT)
     publish.refresh(results, paper_report=report)
     text = report.read_text()
-    assert "(preset `tiny`, protocol `early-stopping`, root_seed `0`; gap study: preset `tiny`" in text
+    configurations = "(preset `tiny`, protocol `early-stopping`, root_seed `0`; gap study: preset"
+    assert configurations + " `tiny`" in text
     assert "Tables: every study on 1 x 1 cells" in text
 
 

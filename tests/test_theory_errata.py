@@ -4,10 +4,9 @@ section modules that found it."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import sympy as sp
