@@ -166,4 +166,7 @@ def test_command_line_writes_the_same_table(
     assert docs.read_text().endswith(table) and table.strip() in readme.read_text()
     bare = tmp_path / "bare.md"
     bare.write_text("no markers\n")
-    assert render.run(readme=bare) == 1
+    assert render.run(readme=bare) == 2
+    assert render.run(paper_report=bare) == 2 and bare.read_text() == "no markers\n"
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("--readme: no theory-table") and err[1].startswith("--paper-report")

@@ -316,7 +316,8 @@ def run(
     ``markdown`` (one line per claim, for files and renderers); with ``write``,
     ``readme`` or ``paper_report`` the Markdown table is written there (the paper
     report also gets the errata; :func:`update_theory_sections`), and printed only
-    with ``markdown``. Returns the exit code: 1 when a document lacks its markers.
+    with ``markdown``. Returns the exit code: 2 (bad input, one line on stderr) when a
+    document lacks its markers.
     """
     if not (write or readme or paper_report):
         sys.stdout.write(render_claims_table(markdown=markdown))
@@ -325,11 +326,13 @@ def run(
     if write:
         write_table(write, table)
     if readme and not update_readme(readme, table):
-        print(f"no theory-table markers in {readme}", file=sys.stderr)
-        return 1
+        print(f"--readme: no theory-table markers in {readme}", file=sys.stderr)
+        return 2
     if paper_report and not update_theory_sections(paper_report, table):
-        print(f"no theory-table or errata markers in {paper_report}", file=sys.stderr)
-        return 1
+        print(
+            f"--paper-report: no theory-table or errata markers in {paper_report}", file=sys.stderr
+        )
+        return 2
     if markdown:
         sys.stdout.write(table)
     return 0
