@@ -58,9 +58,12 @@ def _claims_table(claims: list[EmpiricalClaim]) -> list[str]:
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for c in claims:
+        interval = f"[{_fmt(c.ci_low)}, {_fmt(c.ci_high)}]"
+        if c.n < MIN_PAIRS:  # as the terminal says it: no interval from so few pairs
+            interval = "(too few for an interval)"
         lines.append(
             f'| {c.figure} | "{c.quote}" | {c.effect} | {_band(c.band)} | {c.n} | '
-            f"{_fmt(c.mean)} [{_fmt(c.ci_low)}, {_fmt(c.ci_high)}] | **{c.verdict}** |"
+            f"{_fmt(c.mean)} {interval} | **{c.verdict}** |"
         )
     return lines
 
