@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -178,19 +179,24 @@ def _outcomes(executor: cf.Executor | None, shards: Sequence[Shard]) -> Iterator
             except Exception as exc:  # noqa: BLE001 - reported as the shard's failure
                 yield shard, exc
         return
+    waiting, window = deque(shards), _window(executor, len(shards))
     with signals.finishing():  # before the first submit: a signal while submitting also
         # lets the running shards finish (it is not raised in the middle of the submits)
-        futures = {executor.submit(run_shard, s): s for s in shards}
-        pending, stopping = set(futures), None
-        while pending:
-            done, pending = cf.wait(pending, timeout=_POLL_S, return_when=cf.FIRST_COMPLETED)
+        futures: dict[cf.Future, Shard] = {}
+        stopping = None
+        while waiting or futures:
+            while waiting and stopping is None and len(futures) < window:
+                shard = waiting.popleft()
+                futures[executor.submit(run_shard, shard)] = shard
+            done, _ = cf.wait(futures, timeout=_POLL_S, return_when=cf.FIRST_COMPLETED)
             for future in done:
-                yield futures[future], _result(future)
+                yield futures.pop(future), _result(future)
             if stopping is None and signals.requested() is not None:
                 stopping = signals.requested()
-                pending = {f for f in pending if not f.cancel()}  # the running ones stay
-                if pending:
-                    n = len(pending)
+                waiting.clear()
+                futures = {f: s for f, s in futures.items() if not f.cancel()}  # running ones
+                if futures:
+                    n = len(futures)
                     tqdm.write(
                         f"finishing {n} running shard{'s' if n > 1 else ''}, "
                         "Ctrl-C again to abandon them",
@@ -198,6 +204,15 @@ def _outcomes(executor: cf.Executor | None, shards: Sequence[Shard]) -> Iterator
                     )
     if stopping is not None:
         raise signals.Interrupted(stopping)
+
+
+def _window(executor: cf.Executor, n_shards: int) -> int:
+    """How many shards to keep submitted at once: a local pool's worker count (a
+    process pool moves one shard more than it runs into its call queue, where it can
+    no longer be cancelled, so a stop would wait for a shard no worker had started);
+    on an executor without one (Dask's, whose queued tasks cancel) all of them."""
+    workers = getattr(executor, "_max_workers", None)  # concurrent.futures' pools
+    return max(1, workers if isinstance(workers, int) else n_shards)
 
 
 def _result(future: cf.Future) -> list[dict[str, Any]] | BaseException:

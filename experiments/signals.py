@@ -58,8 +58,13 @@ _STATE = _State()
 
 
 def requested() -> int | None:
-    """The first stop signal received under :func:`stop_on_signals` (None: none yet)."""
-    return _STATE.signum
+    """The first stop signal received under :func:`stop_on_signals` (None: none yet).
+
+    Only while its handlers are installed: once another handler is back (the block
+    ended, or a caller restored its own), an earlier run's signal stops nothing.
+    """
+    ours = any(signal.getsignal(s) is _handle for s in STOP_SIGNALS)
+    return _STATE.signum if ours else None
 
 
 @contextlib.contextmanager

@@ -92,6 +92,54 @@ def test_a_first_signal_finishes_the_running_shards_and_cancels_the_rest(
     assert store.done() == {"a", "b"}  # the running ones were kept, the queued one never ran
 
 
+def test_an_earlier_runs_signal_stops_nothing_once_other_handlers_are_back() -> None:
+    previous = signal.getsignal(signal.SIGINT)
+    with pytest.raises(signals.Interrupted), signals.stop_on_signals():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)  # the handler raises in the main thread
+    assert signals.requested() == signal.SIGINT  # its handlers stay, for a second signal
+    signal.signal(signal.SIGINT, previous)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    assert signals.requested() is None  # a later library call (a notebook) is not stopped
+
+
+def test_a_pool_is_given_no_more_shards_than_it_has_workers(tmp_path: Path, monkeypatch) -> None:
+    """A process pool queues one shard more than it runs, and that one can no longer
+    be cancelled: shards are submitted one per free worker, so a stop waits only for
+    the shards that are running."""
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def run_shard(shard):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return [{"job_id": shard.jobs[0].job_id, "status": "ok"}]
+
+    class CountingPool(cf.ThreadPoolExecutor):
+        in_flight = peak = 0
+
+        def submit(self, fn, *args):
+            CountingPool.in_flight += 1
+            CountingPool.peak = max(CountingPool.peak, CountingPool.in_flight)
+            future = super().submit(fn, *args)
+            future.add_done_callback(
+                lambda _: setattr(CountingPool, "in_flight", CountingPool.in_flight - 1)
+            )
+            return future
+
+    monkeypatch.setattr(run_module, "run_shard", run_shard)
+    names = "abcdefgh"
+    store = ResultsStore(tmp_path, "t", "cfg", list(names))
+    run_sweep([_shard(n) for n in names], store, executor_factory=lambda: CountingPool(2))
+    assert store.done() == set(names) and most[0] <= 2
+    assert CountingPool.peak == 2  # never a shard waiting in a queue behind the workers
+    assert run_module._window(SimpleNamespace(), 5) == 5  # Dask's executor: all at once
+
+
 def test_outside_a_pool_the_first_signal_stops_at_once(tmp_path: Path, monkeypatch) -> None:
     def run_shard(shard):
         os.kill(os.getpid(), signal.SIGTERM)  # arrives while this shard trains
