@@ -452,6 +452,8 @@ def train_stack(
     device = check_device(device, dtype)
     forward, params = _initialise(factory, seeds, init=init, path=path, device=device, mode=compile)
     models = _stage(params, seeds, data, config, lrs, device=device, dtype=dtype)
+    if config.objective == "classification":
+        _check_classes(forward, params, models)
     results = [ModelResult(seed=int(s)) for s in seeds]
     n_train, widths = models.train.shape[1], _widths(data[0].train, config.objective)
     run = _Run(
@@ -557,6 +559,24 @@ def _check_targets(data: ModelData, objective: str, j: int) -> None:
             raise ValueError(
                 f"data: model {j}'s {name} target must be (n, k) floats for the regression "
                 f"objective, got {tuple(y.shape)} {y.dtype}"
+            )
+
+
+def _check_classes(forward: _Forward, params: Params, models: _Models) -> None:
+    """Class labels below the models' class count (their output width, from a forward
+    pass on one test sample), so that a wrong label is named here and not by torch."""
+    with torch.no_grad():
+        n_classes = forward(params, tuple(x[:, :1] for x in models.test.inputs)).shape[-1]
+    splits = {"train": models.labels, "test": models.test.target}
+    if models.val is not None:
+        splits["val"] = models.val.target
+    for name, labels in splits.items():
+        too_large = labels >= n_classes
+        if bool(too_large.any()):
+            row = int(too_large.any(1).nonzero()[0])
+            raise ValueError(
+                f"data: model {int(models.alive[row])}'s {name} labels must be below the "
+                f"model's {n_classes} classes (its output width), got {int(labels.max())}"
             )
 
 

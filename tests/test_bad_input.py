@@ -218,6 +218,21 @@ def test_train_stack_refuses_targets_that_do_not_fit_the_objective(
         train_stack(_factory, [0], [_data(target)], config)
 
 
+def test_train_stack_refuses_labels_beyond_the_models_classes() -> None:
+    from progfusion.models import Concat, LateFusion, Linear
+
+    def three_classes():
+        return LateFusion([Linear(3, 4)], Concat(), Linear(4, 3))
+
+    config = TrainConfig(
+        objective="classification", protocol="fixed-steps", max_steps=1, batch_size=4
+    )
+    labels = np.array([0, 1, 2, 2, 1, 0, 1, 2])
+    train_stack(three_classes, [0], [_data(labels)], config)  # labels 0-2: trains
+    with pytest.raises(ValueError, match="model 1's train labels must be below the model's 3 "):
+        train_stack(three_classes, [0, 1], [_data(labels), _data(labels + 1)], config)
+
+
 def test_train_stack_refuses_data_that_is_not_model_data() -> None:
     with pytest.raises(ValueError, match="data: model 0's data must be a ModelData, got ndarray"):
         train_stack(_factory, [0], [np.zeros((8, 3))], CONFIG)
