@@ -453,7 +453,7 @@ def train_stack(
     forward, params = _initialise(factory, seeds, init=init, path=path, device=device, mode=compile)
     models = _stage(params, seeds, data, config, lrs, device=device, dtype=dtype)
     if config.objective == "classification":
-        _check_classes(forward, params, models)
+        _check_classes(forward, models)
     results = [ModelResult(seed=int(s)) for s in seeds]
     n_train, widths = models.train.shape[1], _widths(data[0].train, config.objective)
     run = _Run(
@@ -562,11 +562,11 @@ def _check_targets(data: ModelData, objective: str, j: int) -> None:
             )
 
 
-def _check_classes(forward: _Forward, params: Params, models: _Models) -> None:
+def _check_classes(forward: _Forward, models: _Models) -> None:
     """Class labels below the models' class count (their output width, from a forward
     pass on one test sample), so that a wrong label is named here and not by torch."""
     with torch.no_grad():
-        n_classes = forward(params, tuple(x[:, :1] for x in models.test.inputs)).shape[-1]
+        n_classes = forward(models.params, tuple(x[:, :1] for x in models.test.inputs)).shape[-1]
     splits = {"train": models.labels, "test": models.test.target}
     if models.val is not None:
         splits["val"] = models.val.target
