@@ -478,8 +478,9 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             )
         elif args.command == "report":
             _report(parser, args)
-    except (FolderError, SchedulerUnreachable) as exc:
-        parser.error(str(exc))
+    except (FolderError, SchedulerUnreachable) as exc:  # not an option's misuse: no --help hint
+        sys.stderr.write(f"{parser.prog}: error: {exc}\n")
+        raise SystemExit(2) from None
     return 0
 
 

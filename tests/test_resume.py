@@ -100,6 +100,7 @@ def test_another_seed_in_the_same_folder_is_refused_in_one_line(
     assert err.count("\n") == 1 and "Traceback" not in err
     for words in ("root_seed 0", "root_seed 1", "another --out", "--force"):
         assert words in err, words
+    assert "see --help" not in err  # the options were right; the folder is the problem
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
 
 
