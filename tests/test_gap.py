@@ -7,6 +7,7 @@ figures run and this run into a results folder of their own.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -81,6 +82,10 @@ def test_gap_form_is_read_from_the_tables(gap_run: Path) -> None:
 def test_gap_run_writes_tables_figure_and_a_generated_answer(gap_run: Path, tmp_path: Path) -> None:
     for name in ("gap.png", "gap.pdf", "gap.md", "gap-settings.csv", "gap-steps.csv"):
         assert (gap_run / name).is_file()
+    (record,) = json.loads((gap_run / "run.json").read_text())["runs"]
+    assert set(record["wall_seconds"]) == {"gap"} and set(record["preset"]["studies"]) == set(
+        gap.gap_studies("tiny")
+    )  # run.json records the gap studies it ran
     settings = pd.read_csv(gap_run / "gap-settings.csv")
     steps = settings[settings["study"] == "gap-steps"]
     assert sorted(set(steps["value"].astype(int))) == [25, 50, 100]
