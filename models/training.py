@@ -663,22 +663,27 @@ def _stage(
     )
 
 
+def _packed_parts(split: Split, objective: str) -> list[Tensor]:
+    """What :func:`_pack` puts side by side, for one model's split ``(n, f)`` or a
+    stack's ``(N, n, f)``: each modality's features, then (regression) the target's
+    columns; classification labels stay apart."""
+    parts = list(split.inputs)
+    if objective != "classification":
+        parts.append(split.target.flatten(split.inputs[0].dim() - 1))
+    return parts
+
+
 def _widths(split: Split, objective: str) -> tuple[int, ...]:
     """The column widths of :func:`_pack`'s rows: each modality's, then the target's."""
-    if objective == "classification":
-        return split.widths
-    return (*split.widths, split.target[0].numel())
+    return tuple(part.shape[-1] for part in _packed_parts(split, objective))
 
 
 def _pack(train: Split, objective: str) -> Tensor:
-    """The stacked training split as one ``(N, n, F)`` tensor: every modality's features
-    side by side, then (regression) the target's columns; classification labels stay
-    apart. A training step then gathers each sample's row once, not once per tensor
-    (a random row costs a cache miss or more wherever its columns live)."""
-    parts = list(train.inputs)
-    if objective != "classification":
-        parts.append(train.target.reshape(*train.target.shape[:2], -1))
-    return torch.cat(parts, dim=2)
+    """The stacked training split as one ``(N, n, F)`` tensor (:func:`_packed_parts`).
+
+    A training step then gathers each sample's row once, not once per tensor (a
+    random row costs a cache miss or more wherever its columns live)."""
+    return torch.cat(_packed_parts(train, objective), dim=2)
 
 
 def _train_step(run: _Run, models: _Models, step: int, *, since_eval: int) -> None:
