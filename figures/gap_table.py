@@ -129,8 +129,9 @@ def answer(settings: pd.DataFrame) -> str:
     both = pro[(pro["win_verdict"] == _REPRODUCED) & (pro["improvement_verdict"] == _REPRODUCED)]
     if len(both):
         first = (
-            f'Of {len(pro)} settings, {len(both)} reproduce both "close to 90%" and "8%" '
-            f"for pro- against late fusion: {', '.join(both['setting'])}"
+            f"Of {len(pro)} settings, {len(both)} reproduce{'s' if len(both) == 1 else ''} "
+            f'both "close to 90%" and "8%" for pro- against late fusion: '
+            f"{', '.join(both['setting'])}"
         )
     elif len(pro):
         closest = pro.loc[(pro["mean_improvement"] - 8.0).abs().idxmin()]

@@ -116,7 +116,7 @@ def test_answer_names_the_settings_that_reproduce_both_bands() -> None:
                      "n": 30, "win_fraction": 0.5, "mean_improvement": 0.1, "ci_low": -1.0,
                      "ci_high": 1.0, "direction_verdict": verdict})  # fmt: skip
     sentence = answer(pd.DataFrame(rows))
-    assert "1 reproduce both" in sentence and "fast" in sentence and "slow" not in sentence
+    assert "1 reproduces both" in sentence and "fast" in sentence and "slow" not in sentence
     assert "does not survive against late-wide" in sentence
     assert "survives against iterative" in sentence
 
