@@ -62,10 +62,15 @@ def _claims_table(claims: list[EmpiricalClaim]) -> list[str]:
         if c.n < MIN_PAIRS:  # as the terminal says it: no interval from so few pairs
             interval = "(too few for an interval)"
         lines.append(
-            f'| {c.figure} | "{c.quote}" | {c.effect} | {_band(c.band)} | {c.n} | '
+            f'| {c.figure} | "{_cell(c.quote)}" | {_cell(c.effect)} | {_band(c.band)} | {c.n} | '
             f"{_fmt(c.mean)} {interval} | **{c.verdict}** |"
         )
     return lines
+
+
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell: a ``|`` (as in ``|pro - late|``) escaped."""
+    return text.replace("|", "\\|")
 
 
 def empirical_section(fig4: pd.DataFrame, grid: pd.DataFrame, fig8: pd.DataFrame) -> list[str]:

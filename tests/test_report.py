@@ -117,6 +117,9 @@ def test_report_end_to_end(tiny_run: Path, tiny_run_copy: Path, capsys, monkeypa
     rows = [line for line in text.splitlines() if line.startswith(prefixes)]
     assert len(rows) == 2 * 7 + 4 + 2  # 7 rows per Figure 4 panel, 4 for Figure 7, 2 for 8
     assert all(any(f"**{w}**" in row for w in verdict_words) for row in rows)
+    # seven cells a row: a "|" inside a cell (as in |pro - late|) is escaped
+    assert all(len(re.split(r"(?<!\\)\|", row)) == 9 for row in rows)
+    assert any("\\|pro - late\\|" in row for row in rows)
     # n = 2 trials a Figure 4 point: no interval printed, as on the terminal
     fig4_rows = [row for row in rows if row.startswith(("| 4a |", "| 4b |"))]
     assert all("| 2 |" in row and "(too few for an interval)" in row for row in fig4_rows)
