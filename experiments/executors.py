@@ -50,12 +50,16 @@ CONNECT_TIMEOUT_S = 5
 _POOLS: weakref.WeakSet[cf.ProcessPoolExecutor] = weakref.WeakSet()
 
 
-def _init_worker() -> None:
-    """Set up a pool worker: one torch thread, stop signals ignored, the parent watched."""
+def _init_worker(parent: int) -> None:
+    """Set up a pool worker: one torch thread, stop signals ignored, the parent watched.
+
+    ``parent``: the pid of the process that made the pool, passed in rather than read
+    here: a worker still starting when its parent is killed would read the pid of the
+    process it was handed to (init), and then watch that one forever.
+    """
     torch.set_num_threads(1)
     for s in (signal.SIGINT, signal.SIGTERM):
         signal.signal(s, signal.SIG_IGN)
-    parent = os.getppid()
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
@@ -88,6 +92,7 @@ def make_executor(workers: int, client: Any = None) -> cf.Executor | None:
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
+        initargs=(os.getpid(),),
     )
     _POOLS.add(pool)
     return pool

@@ -14,6 +14,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -167,8 +168,10 @@ def _stop(out: Path, *signums: int) -> tuple[int, str, set[int]]:
             if i:  # a second signal: once the first has been seen (its line, or the end)
                 proc.stderr.readline()
             proc.send_signal(signum)
-        err = proc.stderr.read()
-        return proc.wait(timeout=120), err, workers
+        # stderr ends when every holder has closed it, the workers too: a bounded wait, so
+        # that a worker that outlives the run fails the test instead of hanging it
+        _, err = proc.communicate(timeout=120)
+        return proc.returncode, err, workers
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -210,6 +213,14 @@ def test_a_second_sigint_abandons_at_once_without_a_traceback(tmp_path: Path) ->
 
 
 @pytest.mark.slow
+def test_a_worker_whose_parent_is_gone_before_it_starts_exits() -> None:
+    """The pool passes its own pid to each worker: a worker still starting when the run
+    is killed (its parent is then init) must not watch init instead, and live on."""
+    code = "from progfusion.experiments.executors import _watch_parent; _watch_parent(-1)"
+    done = subprocess.run([sys.executable, "-c", code], timeout=60)
+    assert done.returncode == 1  # os._exit(1) at once: -1 is not its parent
+
+
 def test_no_worker_outlives_a_sigkill_of_the_run(tmp_path: Path) -> None:
     status, _, workers = _stop(tmp_path / "run", signal.SIGKILL)
     assert status == -signal.SIGKILL
