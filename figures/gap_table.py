@@ -168,34 +168,33 @@ def markdown_table(settings: pd.DataFrame) -> str:
 
 
 def _grid_form(table: pd.DataFrame) -> str:
+    """A table's grid and trials: ``3 x 3 cells (eta ...; sigma2 ...), 10 trials a cell``."""
     eta, sigma2 = (sorted(table[axis].unique()) for axis in ("eta", "sigma2"))
     trials = table.groupby(["eta", "sigma2"])["trial"].nunique()
-    n_train = ", ".join(f"{n:,}" for n in sorted(table["n_train"].unique()))
     low, high = trials.min(), trials.max()
     per_cell = f"{low}" if low == high else f"{low}-{high}"
     return (
         f"{len(eta)} x {len(sigma2)} cells (eta {', '.join(_show(float(e)) for e in eta)}; "
-        f"sigma2 {', '.join(_show(float(v)) for v in sigma2)}), {per_cell} trials a cell, "
-        f"{n_train} training samples"
+        f"sigma2 {', '.join(_show(float(v)) for v in sigma2)}), {per_cell} trials a cell"
     )
 
 
 def gap_form(tables: Mapping[str, pd.DataFrame]) -> str:
-    """What the gap tables hold, read from them: the grid, trials and samples of the steps
-    and stopping studies, and of the factor studies (one clause each when they differ)."""
+    """What the gap tables hold, read from them: the grid, trials and training samples of
+    the steps and stopping studies, and the grid and trials of the factor studies (whose
+    samples are one of the factors); one clause when the grids agree."""
     main = [t for name, t in tables.items() if name in ("gap-steps", "gap-stopping")]
     factors = [t for name, t in tables.items() if name not in ("gap-steps", "gap-stopping")]
-    main_form = _grid_form(pd.concat(main)) if main else None
-    factor_form = None
-    if factors:  # a factor's own column varies; the grid and trials are shared
-        cells = pd.concat([t[["eta", "sigma2", "trial"]] for t in factors])
-        factor_form = _grid_form(cells.assign(n_train=factors[0]["n_train"].iloc[0]))
-        factor_form = factor_form.rsplit(", ", 1)[0]  # n_train is a factor there
-    if main_form and factor_form and main_form.startswith(factor_form):
-        return f"every study on {main_form}"
-    parts = [f"steps and stopping studies on {main_form}"] if main_form else []
-    parts += [f"factor studies on {factor_form}"] if factor_form else []
-    return "; ".join(parts)
+    main_grid = _grid_form(pd.concat(main)) if main else None
+    factor_grid = _grid_form(pd.concat(factors)) if factors else None
+    if main_grid is not None:
+        samples = ", ".join(f"{n:,}" for n in sorted(pd.concat(main)["n_train"].unique()))
+        if factor_grid in (None, main_grid):
+            return f"every study on {main_grid}, {samples} training samples"
+        return f"steps and stopping studies on {main_grid}, {samples} training samples; " + (
+            f"factor studies on {factor_grid}"
+        )
+    return f"factor studies on {factor_grid}" if factor_grid else ""
 
 
 def gap_markdown(settings: pd.DataFrame, form: str | None = None) -> str:
