@@ -37,7 +37,15 @@ from .store import ResultsStore, config_hash
 from .study import Study
 from .studyfile import study_to_dict
 
-__all__ = ["Shard", "make_shards", "run_shard", "run_study", "run_sweep", "study_fingerprint"]
+__all__ = [
+    "Shard",
+    "make_shards",
+    "run_shard",
+    "run_study",
+    "run_sweep",
+    "shard_work",
+    "study_fingerprint",
+]
 
 #: Held while a shard trains: model initialisation seeds torch's global generator
 #: (inside ``fork_rng``), which is not thread-safe, so shards sent to one process
@@ -71,15 +79,33 @@ def make_shards(
     threads: int = 1,
     compile: str | None = None,  # noqa: A002 (the CLI's --compile)
 ) -> list[Shard]:
-    """Group jobs by (model recipe, protocol, data shape), in first-seen order, into chunks."""
+    """Group jobs by (model recipe, protocol, data shape) into chunks, longest first.
+
+    Groups are cut in first-seen order, then the shards are ordered by their
+    estimated work (:func:`shard_work`), largest first, ties in that order: on a
+    pool the long stacks start first and the last to finish are short ones, so the
+    workers are not left waiting on one long stack at the end (list scheduling,
+    longest processing time first). The order changes no result.
+    """
     groups: dict[tuple, list[Job]] = {}
     for job in jobs:
         groups.setdefault((job.model, job.config, _stack_key(job.data.task)), []).append(job)
-    return [
+    shards = [
         Shard(tuple(group[a : a + chunk]), device, threads, compile)
         for group in groups.values()
         for a in range(0, len(group), chunk)
     ]
+    return sorted(shards, key=shard_work, reverse=True)  # stable: ties keep their order
+
+
+def shard_work(shard: Shard) -> int:
+    """A shard's estimated work: models x most steps x parameters per model.
+
+    A proxy for its training time (a step's cost grows with the parameters; the
+    stack trains until its last model stops, at most ``max_steps``), only used to
+    order the shards.
+    """
+    return len(shard.jobs) * shard.config.max_steps * shard.jobs[0].model.parameter_count()
 
 
 def _stack_key(task) -> object:

@@ -145,8 +145,9 @@ def test_a_shard_that_raises_on_a_worker_is_retried_once_then_marked_failed(clus
     good, other = study_jobs(fig7_8.grid_study("tiny", trials=1))[:2]
     shards = make_shards([good, other], chunk=1, device="cpu")
     # run_shard calls data.build() on the worker: an AttributeError there
-    shards[1] = dataclasses.replace(shards[1], jobs=(dataclasses.replace(other, data=0),))
-    bad = shards[1].jobs[0]
+    k = next(k for k, shard in enumerate(shards) if shard.jobs[0] == other)
+    shards[k] = dataclasses.replace(shards[k], jobs=(dataclasses.replace(other, data=0),))
+    bad = shards[k].jobs[0]
     store = ResultsStore(tmp_path, "t", "cfg", [good.job_id, bad.job_id])
     rounds = []
     with open_executors(1, local.scheduler_address) as executors:

@@ -28,7 +28,7 @@ from progfusion.experiments import run as run_module
 from progfusion.experiments.designs import ModelRecipe
 from progfusion.experiments.executors import Executors
 from progfusion.experiments.jobs import DataRecipe, Job, study_jobs
-from progfusion.experiments.run import make_shards, run_sweep
+from progfusion.experiments.run import make_shards, run_sweep, shard_work
 from progfusion.experiments.seeds import derive_seed
 from progfusion.experiments.store import ResultsStore
 from progfusion.figures import fig7_8
@@ -125,7 +125,7 @@ def _fake_job(i: int, model: ModelRecipe, config: TrainConfig = CONFIG) -> Job:
     return Job(f"job{i}", model, DataRecipe(TASK, i // 2), 100 + i, config, labels)
 
 
-def test_make_shards_groups_by_model_in_first_seen_order_and_cuts_chunks() -> None:
+def test_make_shards_groups_by_model_and_cuts_chunks_largest_work_first() -> None:
     models = [PRO, LATE, PRO, LATE, PRO, PRO, LATE]
     jobs = [_fake_job(i, m) for i, m in enumerate(models)]
     shards = make_shards(jobs, chunk=2, device="cpu", threads=3, compile="default")
@@ -146,6 +146,26 @@ def test_make_shards_groups_by_model_in_first_seen_order_and_cuts_chunks() -> No
         assert ids == sorted(j.job_id for j in jobs)
         assert max(len(s.jobs) for s in shards) <= chunk
     assert len(make_shards(jobs, chunk=100, device="cpu")) == 2  # one per model
+
+
+def test_make_shards_orders_by_work_ties_in_first_seen_order() -> None:
+    """Pro-fusion (1,201 parameters a model against late fusion's 433) first although
+    late fusion came first; equal work keeps its order; more steps are more work."""
+    models = [LATE, LATE, LATE, LATE, LATE, PRO, PRO, LATE, LATE, LATE]
+    jobs = [_fake_job(i, m) for i, m in enumerate(models)]
+    shards = make_shards(jobs, chunk=3, device="cpu")
+    assert (PRO.parameter_count(), LATE.parameter_count()) == (1201, 433)
+    assert [[j.job_id for j in s.jobs] for s in shards] == [
+        ["job5", "job6"],  # 2 x 1201
+        ["job0", "job1", "job2"],  # 3 x 433, in first-seen order
+        ["job3", "job4", "job7"],
+        ["job8", "job9"],
+    ]
+    works = [shard_work(s) for s in shards]
+    assert works == sorted(works, reverse=True)
+    longer = replace(CONFIG, max_steps=10 * CONFIG.max_steps)
+    jobs = [_fake_job(0, PRO), _fake_job(1, LATE, longer)]
+    assert [s.jobs[0].job_id for s in make_shards(jobs, chunk=2, device="cpu")] == ["job1", "job0"]
 
 
 def test_make_shards_keeps_models_of_another_protocol_apart() -> None:

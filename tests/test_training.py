@@ -243,6 +243,70 @@ def test_fast_path_equals_vmap_path(case: str) -> None:
         assert_same(a, b)
 
 
+class _Scaled(nn.Module):
+    """Multiplies by a buffer (no parameters): stack-aware, its buffer shared by the stack."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("scale", torch.tensor(0.5))
+
+    def forward(self, x):
+        return x * self.scale
+
+
+class _TiedLate(nn.Module):
+    """Late fusion whose two encoders' first layers share their weight (a tied
+    parameter, held by two modules; each its own bias), with a buffer in each
+    encoder: stack-aware layers only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from progfusion.models.layers import Linear
+
+        first = [Linear(16, 8), Linear(16, 8)]
+        first[1].weight = first[0].weight
+        self.encoders = nn.ModuleList(
+            nn.Sequential(layer, nn.ReLU(), Linear(8, 4), _Scaled()) for layer in first
+        )
+        self.head = Linear(8, 1)
+
+    def forward(self, xs):
+        return self.head([enc(x) for enc, x in zip(self.encoders, xs, strict=True)])
+
+
+def test_fast_path_with_a_tied_layer_and_buffers_trains_as_alone() -> None:
+    """The fast path swaps the stack's tensors into every place a parameter is held
+    (a tied one in two modules) and the buffers into theirs."""
+    model = _TiedLate()
+    assert stack_path(model) == "fast"
+    assert len(list(model.parameters())) == 9  # the tied weight counted once
+    seeds, data = SEEDS[:3], data_for("latent-late", SEEDS[:3])
+    cfg = config("regression", "fixed-steps", max_steps=40)
+    stacked = train_stack(_TiedLate, seeds, data, cfg, dtype=F64, path="fast")
+    vmap = train_stack(_TiedLate, seeds, data, cfg, dtype=F64, path="vmap")
+    for seed, d, a, b in zip(seeds, data, stacked, vmap, strict=True):
+        assert_same(a, train_one(_TiedLate, seed, d, cfg, dtype=F64))
+        assert_same(a, b)
+
+
+def test_swapped_parameters_are_restored_even_after_an_error() -> None:
+    from progfusion.models.training import _slots, _swapped
+
+    model = _TiedLate()
+    before = {n: t for n, t in model.named_parameters()}
+    stack = tuple(torch.zeros(3, *p.shape) for p in model.parameters())
+    buffers = {n: b.clone() for n, b in model.named_buffers()}
+    with pytest.raises(RuntimeError, match="inside"):
+        with _swapped(_slots(model), stack, buffers):
+            first = model.encoders[0][0]
+            assert first.weight is stack[0] and model.encoders[1][0].weight is stack[0]
+            assert model.encoders[0][3].scale is buffers["encoders.0.3.scale"]
+            raise RuntimeError("inside")
+    assert {n: t for n, t in model.named_parameters()} == before
+    assert all(isinstance(p, nn.Parameter) for p in model.parameters())
+    assert model.encoders[0][3].scale is not buffers["encoders.0.3.scale"]
+
+
 def torch_linear_late() -> nn.Module:
     """The Figure 7 late model from plain ``torch.nn.Linear`` layers (not stack-aware)."""
     encoders = [
