@@ -36,7 +36,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 from progfusion.experiments.jobs import Job, study_jobs
-from progfusion.experiments.run import Shard, make_shards
+from progfusion.experiments.run import Shard, _stack_key, make_shards
 from progfusion.figures.presets import Preset
 from progfusion.models.training import train_stack
 
@@ -55,11 +55,19 @@ class Costs:
     m: float
 
 
+def _fixed(job: Job, steps: int):
+    """The job's protocol as ``steps`` fixed steps: no evaluations, records or noise."""
+    return replace(
+        job.config, protocol="fixed-steps", max_steps=steps, eval_every=steps,
+        record_steps=(), noise_levels=(),
+    )  # fmt: skip
+
+
 def _step_seconds(job: Job, data: list, n: int, steps: int) -> float:
     """Seconds per fixed-steps training step of a stack of ``n`` (best of two runs;
     the staging and the final evaluation cancel out against a 10-step run)."""
-    config = replace(job.config, protocol="fixed-steps", max_steps=steps, noise_levels=())
-    short = replace(config, max_steps=10)
+    config = _fixed(job, steps)
+    short = _fixed(job, 10)
     build, seeds = job.model.build, list(range(n))
     best = float("inf")
     for _ in range(2):
@@ -73,12 +81,11 @@ def _step_seconds(job: Job, data: list, n: int, steps: int) -> float:
 
 def _matmul_seconds(job: Job, data: list, n: int) -> float:
     """The matmul-only time of one training step of a stack of ``n``, per model."""
-    config = replace(job.config, protocol="fixed-steps", noise_levels=())
     seeds = list(range(n))
 
     def run(steps: int):
         return record_matmuls(
-            lambda: train_stack(job.model.build, seeds, data[:n], replace(config, max_steps=steps))
+            lambda: train_stack(job.model.build, seeds, data[:n], _fixed(job, steps))
         )
 
     return time_matmuls(run(2) - run(1), repeat=10) / n
@@ -88,13 +95,16 @@ def measure(shards: list[Shard], steps: int) -> dict[tuple, Costs]:
     """``Costs`` of every (model recipe, task) the shards train, at their largest stack."""
     largest: dict[tuple, Shard] = {}
     for shard in shards:
-        key = (shard.jobs[0].model, shard.jobs[0].data.task)
+        key = _key(shard)
         if key not in largest or len(shard.jobs) > len(largest[key].jobs):
             largest[key] = shard
-    costs = {}
+    costs, built = {}, {}
     for key, shard in largest.items():
         job, n = shard.jobs[0], len(shard.jobs)
-        data = [j.data.build() for j in shard.jobs]
+        recipes = tuple(j.data for j in shard.jobs)
+        if recipes not in built:  # Figure 4's architectures share one task's data
+            built[recipes] = [r.build() for r in recipes]
+        data = built[recipes]
         a = _step_seconds(job, data, 1, steps * 2)
         full = _step_seconds(job, data, n, steps)
         b = max(full - a, 0.0) / max(n - 1, 1)
@@ -102,6 +112,11 @@ def measure(shards: list[Shard], steps: int) -> dict[tuple, Costs]:
         print(f"  {_name(job)}: a {a * 1e3:.2f} ms, b {costs[key].b * 1e6:.1f} us, "
               f"m {costs[key].m * 1e6:.1f} us (N = {n})", file=sys.stderr, flush=True)  # fmt: skip
     return costs
+
+
+def _key(shard: Shard) -> tuple:
+    """What sets a stack's step cost: its architecture and the shape of its data."""
+    return shard.jobs[0].model, _stack_key(shard.jobs[0].data.task)
 
 
 def _name(job: Job) -> str:
@@ -123,8 +138,7 @@ def budget(name: str, shards: list[Shard], table: pd.DataFrame, costs, workers: 
     terms = {"a": 0.0, "b": 0.0, "m": 0.0}
     full, floor = [], []
     for shard in shards:
-        job = shard.jobs[0]
-        c = costs[(job.model, job.data.task)]
+        c = costs[_key(shard)]
         taken = steps.loc[[j.job_id for j in shard.jobs]]
         # each step costs a (its first model) + b per further model still training
         overhead, per_model = c.a * taken.max(), c.b * (taken.sum() - taken.max())
