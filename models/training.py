@@ -277,7 +277,7 @@ def _swapped(slots: list[_Slot], stack: Params, buffers: dict[str, Tensor]):
     """The template model holding the stack's parameters (and ``buffers``), restored on exit.
 
     What :func:`torch.func.functional_call` does, for the eager fast path, without
-    its per-call bookkeeping (about 0.3 ms a step, a fifth of the host time of a
+    its per-call bookkeeping (about 0.2 ms a step, a fifth of the host time of a
     training step of one small model): the slots are found once per stack. An eager
     :class:`_Forward` and its template belong to one :func:`train_stack` call, so no
     other caller sees the swapped model.
