@@ -92,7 +92,7 @@ def _matmul_seconds(job: Job, data: list, n: int) -> float:
 
 
 def measure(shards: list[Shard], steps: int) -> dict[tuple, Costs]:
-    """``Costs`` of every (model recipe, task) the shards train, at their largest stack."""
+    """``Costs`` of every (architecture, data shape) the shards train, at its largest stack."""
     largest: dict[tuple, Shard] = {}
     for shard in shards:
         key = _key(shard)
@@ -136,7 +136,7 @@ def budget(name: str, shards: list[Shard], table: pd.DataFrame, costs, workers: 
     """Core-seconds of each term, and the modelled wall times, for one table."""
     steps = table.set_index("job_id")["steps"]
     terms = {"a": 0.0, "b": 0.0, "m": 0.0}
-    full, floor = [], []
+    durations, durations_if_full = [], []
     for shard in shards:
         c = costs[_key(shard)]
         taken = steps.loc[[j.job_id for j in shard.jobs]]
@@ -145,15 +145,15 @@ def budget(name: str, shards: list[Shard], table: pd.DataFrame, costs, workers: 
         terms["a"] += overhead
         terms["b"] += per_model
         terms["m"] += c.m * taken.sum()
-        full.append(overhead + per_model)
-        floor.append((c.a / len(taken) + c.b) * taken.sum())  # as if the stack stayed full
+        durations.append(overhead + per_model)
+        durations_if_full.append((c.a / len(taken) + c.b) * taken.sum())
     return {
         "table": name,
         "stacks": len(shards),
         "model_steps": int(steps.sum()),
         "core_s": terms,
-        "wall_min": _schedule(full, workers) / 60,
-        "always_full_min": _schedule(floor, workers) / 60,
+        "wall_min": _schedule(durations, workers) / 60,
+        "always_full_min": _schedule(durations_if_full, workers) / 60,
         "matmul_min": terms["m"] / workers / 60,
     }
 

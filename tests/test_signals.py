@@ -212,7 +212,6 @@ def test_a_second_sigint_abandons_at_once_without_a_traceback(tmp_path: Path) ->
     _assert_no_survivors(workers)
 
 
-@pytest.mark.slow
 def test_a_worker_whose_parent_is_gone_before_it_starts_exits() -> None:
     """The pool passes its own pid to each worker: a worker still starting when the run
     is killed (its parent is then init) must not watch init instead, and live on."""
@@ -221,6 +220,7 @@ def test_a_worker_whose_parent_is_gone_before_it_starts_exits() -> None:
     assert done.returncode == 1  # os._exit(1) at once: -1 is not its parent
 
 
+@pytest.mark.slow
 def test_no_worker_outlives_a_sigkill_of_the_run(tmp_path: Path) -> None:
     status, _, workers = _stop(tmp_path / "run", signal.SIGKILL)
     assert status == -signal.SIGKILL
