@@ -244,8 +244,9 @@ class _Forward:
         flat_idx: Tensor,
         objective: str,
     ) -> Tensor:
-        """Per-model mean training loss ``(N,)`` on the minibatch rows ``flat_idx`` of
-        the packed training data (:func:`_pack`: ``rows``, ``labels``, column ``widths``)."""
+        """Per-model mean training loss ``(N,)`` on the minibatch rows ``flat_idx``
+        ``(N, B)`` of the packed training data (:func:`_pack`: ``rows``, ``labels``,
+        column ``widths``; rows of the flattened ``(N0 * n, ...)`` data)."""
         parts = _gather(rows, flat_idx).split(widths, dim=2)  # (N, B, f) views
         if labels is None:  # regression: the target's columns come last
             return model_losses(self(stack, parts[:-1]), parts[-1], objective)
@@ -323,7 +324,10 @@ class _Models:
     Row ``r`` of every field is the model ``alive[r]`` (its index in the caller's
     list), and every field has that model dimension first, so :meth:`keep` selects
     the rows of all of them at once (a field of a type it does not know is an error).
-    Fields with ``init=False`` are derived from the others and recomputed.
+    Fields with ``init=False`` are derived from the others and recomputed. The
+    exception, marked ``whole``: the training data keep the rows of every model of the
+    stack (row ``alive[r]`` is model ``r``'s), since a step gathers its minibatch from
+    them by flat index anyway; so a model's stop copies no training split.
     """
 
     alive: Tensor  # (N,) int64: each row's index in the caller's list
@@ -338,23 +342,29 @@ class _Models:
     order: Tensor  # (N,) int64 data-order seeds (:func:`~.protocol.model_seeds`)
     lr: Tensor  # (N, 1) float64 learning rates
     lrs: list[float]  # the same learning rates, on the host
-    train: Tensor  # (N, n_train, F): the training inputs and regression targets (_pack)
-    labels: Tensor | None  # (N, n_train) int64 training labels (classification), or None
+    # (N0, n_train, F), N0 the models the stack started with: inputs and regression targets
+    train: Tensor = field(metadata={"whole": True})  # (_pack)
+    labels: Tensor | None = field(metadata={"whole": True})  # (N0, n_train) int64, or None
     test: Split
     val: Split | None  # None without early stopping
     perm: Tensor | None  # (N, n_train) this epoch's sample order (None before the first step)
-    offsets: Tensor = field(init=False)  # (N, 1): row r's samples start at r * n_train
+    offsets: Tensor = field(init=False)  # (N, 1): row r's samples start at alive[r] * n_train
     same_lr: bool = field(init=False)  # one learning rate for all rows (a faster Adam step)
 
     def __post_init__(self) -> None:
-        n_models, n_train = self.alive.numel(), self.train.shape[1]
-        # row r's samples start at r * n_train in the flattened (N * n_train, ...) data
-        self.offsets = torch.arange(n_models, device=self.alive.device).unsqueeze(1) * n_train
+        # row r's samples start at alive[r] * n_train in the flattened (N0 * n_train, ...) data
+        self.offsets = self.alive.unsqueeze(1) * self.train.shape[1]
         self.same_lr = len(set(self.lrs)) <= 1
 
     def keep(self, rows: Tensor) -> _Models:
         """The models of the stack rows ``rows`` (sorted, int64 ``(K,)``), every field."""
-        picked = {f.name: _rows(getattr(self, f.name), rows) for f in fields(self) if f.init}
+        picked = {
+            f.name: getattr(self, f.name)
+            if f.metadata.get("whole")
+            else _rows(getattr(self, f.name), rows)
+            for f in fields(self)
+            if f.init
+        }
         return _Models(**picked)
 
 
@@ -378,10 +388,11 @@ def _select(split: Split, rows: Tensor) -> Split:
 
 
 def _gather(x: Tensor, flat_idx: Tensor) -> Tensor:
-    """Rows ``flat_idx`` of ``x`` viewed as ``(N * n, ...)``, returned as ``(N, B, ...)``."""
-    n_models = x.shape[0]
-    picked = x.reshape(-1, *x.shape[2:]).index_select(0, flat_idx)
-    return picked.view(n_models, -1, *x.shape[2:])
+    """Rows ``flat_idx`` ``(N, B)`` of ``x`` ``(N0, n, ...)`` viewed as ``(N0 * n, ...)``,
+    returned as ``(N, B, ...)``: one flat ``index_select``, several times faster than
+    ``x[rows, idx]``."""
+    picked = x.reshape(-1, *x.shape[2:]).index_select(0, flat_idx.reshape(-1))
+    return picked.view(*flat_idx.shape, *x.shape[2:])
 
 
 def _evaluate(
@@ -745,8 +756,7 @@ def _train_step(run: _Run, models: _Models, step: int, *, since_eval: int) -> No
     if in_epoch == 0 or models.perm is None:
         models.perm = epoch_permutation(models.order, epoch, run.n_train)
     idx = batch_indices(models.perm, in_epoch, config.batch_size)  # (N, B)
-    # one flat index_select per tensor: several times faster than x[rows, idx]
-    flat_idx = (models.offsets + idx).reshape(-1)
+    flat_idx = models.offsets + idx  # (N, B) rows of the flattened training data
     leaves = tuple(p.requires_grad_(True) for p in models.params)
     losses = run.forward.step_losses(
         leaves, models.train, models.labels, run.widths, flat_idx, config.objective

@@ -179,6 +179,35 @@ def test_make_shards_keeps_models_of_another_protocol_apart() -> None:
 # --- run_sweep: retries and failures ----------------------------------------------------
 
 
+def test_a_shard_reuses_the_task_data_of_the_previous_shard_in_its_process(monkeypatch) -> None:
+    late, pro = _steps_jobs()[0::2], _steps_jobs()[1::2]  # two trials each, the same recipes
+    other = [replace(job, data=replace(job.data, seed=job.data.seed + 1)) for job in late]
+    builds: list[DataRecipe] = []
+    real_build = DataRecipe.build
+
+    def counted(recipe: DataRecipe):
+        builds.append(recipe)
+        return real_build(recipe)
+
+    monkeypatch.setattr(DataRecipe, "build", counted)
+    shard = make_shards(late, chunk=2, device="cpu")[0]
+    fresh = run_module.run_shard(shard)
+    assert len(builds) == 2
+    run_module.run_shard(make_shards(pro, chunk=2, device="cpu")[0])  # the same trials' data
+    assert len(builds) == 2
+    run_module.run_shard(make_shards(other, chunk=2, device="cpu")[0])
+    assert len(builds) == 4 and set(run_module._LAST_DATA) == {job.data for job in other}
+    run_module._LAST_DATA.clear()
+    again = run_module.run_shard(shard)  # built anew: the same rows
+    assert len(builds) == 6
+    pd.testing.assert_frame_equal(pd.DataFrame(again), pd.DataFrame(fresh))
+
+
+def test_a_sweep_in_this_process_leaves_no_task_data_behind(tmp_path) -> None:
+    _sweep_table(tmp_path, "t")
+    assert run_module._LAST_DATA == {}
+
+
 def _steps_jobs() -> list[Job]:
     return study_jobs(fig7_8.steps_study("tiny"))  # 4 real (tiny) models: 2 trials x late/pro
 

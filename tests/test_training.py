@@ -745,9 +745,15 @@ def test_keeping_rows_keeps_those_rows_of_every_per_model_field() -> None:
         assert _leading(getattr(models, name)) == {n}, name
     rows = [1, 2, 4]
     kept = models.keep(torch.tensor(rows))
+    whole = {f.name for f in fields(models) if f.metadata.get("whole")}
+    assert whole == {"train", "labels"}  # the training data stay whole: no copy per stop
     for name in per_model:
-        assert _same(getattr(kept, name), _rows_of(getattr(models, name), rows)), name
-    assert torch.equal(kept.offsets, torch.tensor([[0], [128], [256]]))
+        expected = getattr(models, name) if name in whole else _rows_of(getattr(models, name), rows)
+        assert _same(getattr(kept, name), expected), name
+    assert torch.equal(kept.offsets, torch.tensor([[128], [256], [512]]))
+    idx = torch.tensor([[0, 5, 127]]).expand(3, 3)  # (N, B) samples of each kept row
+    picked = training._gather(kept.train, kept.offsets + idx)  # model alive[r]'s samples
+    assert torch.equal(picked, models.train[rows][:, [0, 5, 127]])
     assert not kept.same_lr and models.keep(torch.tensor([0, 4])).same_lr
     with pytest.raises(TypeError, match="dict"):
         training._rows({"not": "per-model"}, torch.tensor(rows))
