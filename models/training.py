@@ -774,8 +774,15 @@ def _adam_step(
     models: _Models, grads: Params, step: int, beta1: float, beta2: float, eps: float
 ) -> None:
     """One Adam update of every row, as ``torch.optim.Adam`` computes it, per model
-    (elementwise, so the same arithmetic as on one flat tensor, leaf by leaf)."""
+    (elementwise, so the same arithmetic as on one flat tensor, leaf by leaf).
+
+    One learning rate for the stack: :func:`_fused_adam`. Per-model learning rates: the
+    same arithmetic in ``_foreach`` operators, with a per-row step size.
+    """
     params, m, v = list(models.params), list(models.m), list(models.v)
+    if models.same_lr:
+        _fused_adam(params, list(grads), m, v, step, models.lrs[0], beta1, beta2, eps)
+        return
     torch._foreach_lerp_(m, grads, 1 - beta1)
     torch._foreach_mul_(v, beta2)
     torch._foreach_addcmul_(v, grads, grads, value=1 - beta2)
@@ -783,12 +790,40 @@ def _adam_step(
     denom = torch._foreach_sqrt(v)
     torch._foreach_div_(denom, math.sqrt(1 - beta2**step))
     torch._foreach_add_(denom, eps)
-    if models.same_lr:
-        torch._foreach_addcdiv_(params, m, denom, value=-models.lrs[0] / bc1)
-        return
     step_size = (models.lr / bc1).to(params[0].dtype)  # (N, 1)
     for p, update in zip(params, torch._foreach_div(m, denom), strict=True):
         p.sub_(step_size.view(-1, *[1] * (p.dim() - 1)) * update)
+
+
+def _fused_adam(
+    params: list[Tensor],
+    grads: list[Tensor],
+    m: list[Tensor],
+    v: list[Tensor],
+    step: int,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+) -> None:
+    """Adam step ``step`` (from 1) of every element, in place: ``torch._fused_adam_``,
+    what ``Adam(fused=True)`` calls.
+
+    One vectorised pass over each leaf: on a CPU about a third of the time of the
+    same update in eight ``_foreach`` calls (which loop over the leaves one operator
+    at a time); the float rounding may differ in the last bit (measured: at most one
+    float32 ulp after 50 steps). The CPU kernel reads its tensors as contiguous
+    whatever their strides, so a transposed gradient (a stacked ``Linear``'s weight)
+    is made contiguous first, and the state must be contiguous (it is: stacked).
+    """
+    grads = [g if g.is_contiguous() else g.contiguous() for g in grads]
+    if not all(t.is_contiguous() for t in (*params, *m, *v)):
+        raise RuntimeError("the stacked parameters and Adam moments must be contiguous")
+    steps = [torch.tensor(float(step), device=params[0].device)] * len(params)
+    torch._fused_adam_(
+        params, grads, m, v, [], steps, lr=lr, beta1=beta1, beta2=beta2,
+        weight_decay=0.0, eps=eps, amsgrad=False, maximize=False,
+    )  # fmt: skip
 
 
 def _record(run: _Run, models: _Models, step: int) -> None:
