@@ -43,7 +43,7 @@ KINDS = {
     "matmul": ("bmm", "baddbmm", "mm", "addmm"),
     "minibatch gather": ("index_select",),
     "loss": ("log_softmax", "nll_loss", "nll_loss2d", "mse_loss"),
-    "Adam": ("foreach_", "lerp", "addcmul", "addcdiv", "sqrt"),
+    "Adam": ("foreach_", "fused_adam", "lerp", "addcmul", "addcdiv", "sqrt"),
     "activation": ("relu", "clamp_min", "threshold_backward"),
 }
 FIG4 = {"depth": 1, "head_hidden": 0}
