@@ -25,7 +25,7 @@ from progfusion.experiments.store import atomic_write_text
 from . import fig4, fig7_8
 from .presets import Preset
 
-__all__ = ["RunOptions", "run_figures", "run_study_file", "FIGURES"]
+__all__ = ["RunOptions", "run_figures", "run_study_file", "FIGURES", "cpu_model_names"]
 
 FIGURES = ("4", "7", "8")
 _LIBRARIES = ("progfusion", "torch", "numpy", "scipy", "sympy", "pandas", "matplotlib", "seaborn")
@@ -64,14 +64,19 @@ def _device_name(device: str) -> str:
     return _cpu_model() or f"{platform.processor() or platform.machine()} CPU"
 
 
-def _cpu_model() -> str | None:
-    """The CPU's model name (Linux: ``/proc/cpuinfo``) and its core count, or None."""
+def cpu_model_names() -> list[str]:
+    """The ``model name`` of each core in ``/proc/cpuinfo`` (Linux); empty elsewhere."""
     try:
         lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
-        return None
-    models = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
-    return f"{models[0]} ({len(models)} cores)" if models else None
+        return []
+    return [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+
+
+def _cpu_model() -> str | None:
+    """The CPU's model name and its core count, or None."""
+    names = cpu_model_names()
+    return f"{names[0]} ({len(names)} cores)" if names else None
 
 
 def _sweep(table: str, study: Study, opts: RunOptions, executors: Executors) -> pd.DataFrame:

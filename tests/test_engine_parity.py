@@ -43,6 +43,7 @@ import pandas as pd
 import pytest
 import torch
 from progfusion.figures.cli import main
+from progfusion.figures.runner import cpu_model_names
 
 RECORDED_WITH = "2.13.0+cpu"
 #: /proc/cpuinfo's model name and ``torch.backends.cpu.get_cpu_capability()``
@@ -98,13 +99,8 @@ RECORDED = {
 
 
 def _machine() -> tuple[str | None, str]:
-    """The first ``model name`` of ``/proc/cpuinfo`` (None where there is none) and
-    the CPU kernel level torch dispatches to."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        lines = []
-    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    """The CPU's model name (None where unknown) and the kernel level torch dispatches to."""
+    names = cpu_model_names()
     return (names[0] if names else None), torch.backends.cpu.get_cpu_capability()
 
 
