@@ -165,15 +165,50 @@ def _first_affine(encoder: nn.Module, label: object) -> tuple[nn.Module, nn.Modu
     )
 
 
-def _input_width(encoder: nn.Module, label: object) -> int:
+def _first_layer(encoder: nn.Module) -> nn.Module | None:
+    """The encoder's first affine layer (itself, or an ``nn.Sequential``'s first), or None."""
     first = encoder[0] if isinstance(encoder, nn.Sequential) and len(encoder) else encoder
-    if isinstance(first, _AFFINE):
+    return first if isinstance(first, _AFFINE) else None
+
+
+def _input_width(encoder: nn.Module, label: object) -> int:
+    first = _first_layer(encoder)
+    if first is not None:
         return first.in_features
     raise ValueError(
         f"input_dims: cannot infer the input width of encoder {label!r} "
         f"({type(encoder).__name__}: not a Linear, nor an nn.Sequential starting with one); "
         "pass input_dims=[...] (one width per modality, or a dict by modality name)"
     )
+
+
+@dataclass(frozen=True)
+class _InputSpec:
+    """What one modality's input must be: read once, checked every forward pass."""
+
+    label: str  # "modality 'audio'" (named encoders) or "modality 0"
+    width: int  # the last dimension: the encoder's input width
+    first: nn.Module | None  # the encoder's first affine layer (its weight's dtype), if any
+
+    def check(self, x: Tensor) -> None:
+        """Raise a ValueError naming the modality unless ``x`` is ``(..., width)``,
+        at least 2-D, in the first layer's dtype. A few attribute reads: cheap."""
+        if x.dim() < 2:
+            raise ValueError(
+                f"inputs: {self.label} must be at least 2-D, (batch, {self.width}), "
+                f"got shape {tuple(x.shape)}"
+            )
+        if x.shape[-1] != self.width:
+            expected = (*x.shape[:-1], self.width)
+            raise ValueError(
+                f"inputs: {self.label} must have {self.width} features (its encoder's input "
+                f"width): expected shape {expected}, got {tuple(x.shape)}"
+            )
+        if self.first is not None and x.dtype != self.first.weight.dtype:
+            raise ValueError(
+                f"inputs: {self.label} must be {self.first.weight.dtype} (the dtype of its "
+                f"encoder's first layer), got {x.dtype} (shape {tuple(x.shape)})"
+            )
 
 
 def _bias_free(in_dim: int, out_dim: int, *, bound_in: int | None = None) -> Linear:
@@ -202,6 +237,10 @@ class _Unrolled(nn.Module):
         self.input_dims = given or [
             _input_width(e, k) for e, k in zip(encoders, labels, strict=True)
         ]
+        self._input_specs = [
+            _InputSpec(f"modality {k!r}", d, _first_layer(e))
+            for e, k, d in zip(encoders, labels, self.input_dims, strict=True)
+        ]
         if context == "concat":
             split = [_first_affine(e, k) for e, k in zip(encoders, labels, strict=True)]
             self._first = [f for f, _ in split]
@@ -220,8 +259,16 @@ class _Unrolled(nn.Module):
         return list(container) if self.keys is None else [container[k] for k in self.keys]
 
     def _as_list(self, inputs: Modalities) -> list[Tensor]:
-        """Validate ``inputs`` and return them as a list in encoder order."""
-        return check_modalities(inputs, self.n_modalities, self.keys)
+        """Validate ``inputs`` and return them as a list in encoder order.
+
+        The number (or names) of the modalities, and each modality's last dimension,
+        at least two dimensions and dtype (:class:`_InputSpec`); a ValueError names
+        the first modality that does not fit.
+        """
+        xs = check_modalities(inputs, self.n_modalities, self.keys)
+        for spec, x in zip(self._input_specs, xs, strict=True):
+            spec.check(x)
+        return xs
 
     def _fuse(self, features: list) -> Features:
         """``F`` applied to the encoder outputs: a dict in the base's order (named
@@ -366,7 +413,11 @@ class ProFusion(_Unrolled):
     Inputs: one tensor per modality, ``(B, f_i)`` (or ``(N, B, f_i)`` with stacked
     parameters), as a sequence (positional encoders) or a mapping with exactly the
     encoders' names, in any order (named encoders); output: the head's output,
-    ``(B, out)``.
+    ``(B, out)``. Each forward pass checks the inputs: their number (or names),
+    and for each modality at least two dimensions, the last one ``f_i`` and, where
+    its encoder starts with a linear layer, that layer's dtype; a ValueError names
+    the first modality that does not fit, with the expected and the given shape
+    (or dtype).
     """
 
     def __init__(
@@ -416,7 +467,11 @@ class IterativeFusion(_Unrolled):
     Inputs: one tensor per modality, ``(B, f_i)`` (or ``(N, B, f_i)`` with stacked
     parameters), as a sequence (positional encoders) or a mapping with exactly the
     encoders' names, in any order (named encoders); output: the head's output,
-    ``(B, out)``.
+    ``(B, out)``. Each forward pass checks the inputs: their number (or names),
+    and for each modality at least two dimensions, the last one ``f_i`` and, where
+    its encoder starts with a linear layer, that layer's dtype; a ValueError names
+    the first modality that does not fit, with the expected and the given shape
+    (or dtype).
     """
 
     def __init__(

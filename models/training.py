@@ -43,6 +43,7 @@ from torch.func import functional_call
 
 from .data import ModelData, Split, stack_splits
 from .init import hashed_init
+from .keyed import modality_keys, model_inputs
 from .layers import STACK_AWARE
 from .protocol import TrainConfig, batch_indices, epoch_permutation, model_seeds
 
@@ -191,6 +192,9 @@ class _Forward:
         # the single model's buffers, broadcast along the model dimension if any
         self.buffers = {n: b.to(device) for n, b in model.named_buffers()}
         self.vmap = path == "vmap"
+        # the model's modality names (encoders in an nn.ModuleDict): it is fed
+        # {keys[i]: xs[i]}, in the ModuleDict's order; None: it is fed a list
+        self.keys = modality_keys(model)
         self.mode = mode  # the torch.compile mode of the step; None: eager
         self.slots = _slots(model)
         # the training step's forward and loss; the backward follows the compiled graph
@@ -210,18 +214,20 @@ class _Forward:
         )
 
     def __call__(self, stack: Params, xs: tuple[Tensor, ...]) -> Tensor:
-        """Outputs ``(N, B, ...)`` of the N models on inputs ``(N, B, f_i)``."""
+        """Outputs ``(N, B, ...)`` of the N models on inputs ``(N, B, f_i)``, handed to
+        the model as a list, or as a mapping from its keys (:mod:`.keyed`)."""
         params = self.params(stack)
         if self.vmap:
 
             def one(p, *x):
-                return functional_call(self.model, (p, self.buffers), (list(x),))
+                return functional_call(self.model, (p, self.buffers), (model_inputs(self.keys, x),))
 
             return torch.vmap(one)(params, *xs)
+        inputs = model_inputs(self.keys, xs)
         if self.mode is None:  # eager: swap the tensors in directly (see _swapped)
             with _swapped(self.slots, stack, self.buffers):
-                return self.model(list(xs))
-        return functional_call(self.model, (params, self.buffers), (list(xs),))
+                return self.model(inputs)
+        return functional_call(self.model, (params, self.buffers), (inputs,))
 
     def _compiled(self, mode: str) -> Callable[..., Tensor]:
         """:meth:`_step_losses` compiled, with a code object of its own.
@@ -466,7 +472,11 @@ def train_stack(
     factory
         Builds one freshly initialised model (called once per seed, under that
         seed; see :func:`build_model`). Its forward takes a list of modality
-        tensors.
+        tensors or, a model whose encoders are keyed (an ``nn.ModuleDict``, as in
+        torchmultimodal's ``LateFusion``, directly or inside a
+        :class:`~.profusion.ProFusion`), a mapping from its keys to them: the
+        ModuleDict's first key gets the data's modality 0, and so on
+        (:func:`~.keyed.modality_keys`).
     seeds
         One non-negative integer per model: its initialisation and data order.
     data
@@ -508,6 +518,7 @@ def train_stack(
     _check_arguments(seeds, data, config, lrs, init=init, path=path, compile=compile)
     device = check_device(device, dtype)
     forward, params = _initialise(factory, seeds, init=init, path=path, device=device, mode=compile)
+    _check_keys(forward.keys, len(data[0].train.inputs))
     models = _stage(params, seeds, data, config, lrs, device=device, dtype=dtype)
     if config.objective == "classification":
         _check_classes(forward, models)
@@ -617,6 +628,15 @@ def _check_targets(data: ModelData, objective: str, j: int) -> None:
                 f"data: model {j}'s {name} target must be (n, k) floats for the regression "
                 f"objective, got {tuple(y.shape)} {y.dtype}"
             )
+
+
+def _check_keys(keys: tuple[str, ...] | None, n_modalities: int) -> None:
+    """A model that takes its modalities by name takes as many as the data hold."""
+    if keys is not None and len(keys) != n_modalities:
+        raise ValueError(
+            f"data: the model takes {len(keys)} modalities by name {list(keys)} (fed the "
+            f"data's modalities in that order), but the data have {n_modalities}"
+        )
 
 
 def _check_classes(forward: _Forward, models: _Models) -> None:
