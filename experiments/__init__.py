@@ -16,15 +16,19 @@
 Modules, one idea each: :mod:`.study` (Study, Protocol, the grid),
 :mod:`.studyfile` (TOML), :mod:`.tasks`, :mod:`.designs`, :mod:`.jobs`,
 :mod:`.seeds` (every seed of an experiment), :mod:`.columns` (the result columns,
-written and parsed), :mod:`.store` (the resumable table), :mod:`.executors` (local
-processes or Dask), :mod:`.run`, :mod:`.metrics` (pure functions) and
-:mod:`.analysis` (tables to numbers). Imports ``progfusion.synthetic`` and
+written and parsed), :mod:`.store` (the resumable table), :mod:`.folder` (a results
+folder's one configuration), :mod:`.record` (``run.json``), :mod:`.executors`
+(local processes or Dask), :mod:`.preflight` (checks before training),
+:mod:`.run` (shards and the sweep), :mod:`.study_run` (``run_study``),
+:mod:`.failures`, :mod:`.metrics` (pure functions) and :mod:`.analysis` (tables to
+numbers). Imports ``progfusion.synthetic`` and
 ``progfusion.models``; nothing there imports this package.
 """
 
 from .designs import DESIGNS, ModelRecipe, parameter_count
-from .run import run_study
+from .failures import StudyError
 from .study import Protocol, Study
+from .study_run import run_study
 from .studyfile import load_study, save_study, study_to_toml
 from .tasks import TASKS, LatentTask, LatticeTask, Task
 
@@ -36,6 +40,7 @@ __all__ = [
     "ModelRecipe",
     "Protocol",
     "Study",
+    "StudyError",
     "Task",
     "load_study",
     "parameter_count",

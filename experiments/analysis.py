@@ -229,39 +229,78 @@ def width_summary(table: pd.DataFrame) -> pd.DataFrame:
 def design_comparison(
     table: pd.DataFrame, keys: Sequence[str], metric: str, *, base: str | None = None
 ) -> pd.DataFrame:
-    """Per design: mean test metric (95% CI) and, against ``base``, the paired comparison.
+    """Per design: mean test metric (95% CI), its failures and, against ``base``, the pairs.
 
     ``keys``: the columns that pair models (grid axes and ``trial``); ``metric``:
-    ``"mse"`` (lower is better) or ``"accuracy"``; ``base``: the reference design
-    (default: the table's first). One row per design, with ``n``, ``mean``,
-    ``ci_low``, ``ci_high``, and for the others ``pairs``, ``win_fraction`` (ties
-    count half) and ``mean_gain`` with its interval (positive: better than ``base``).
+    ``"mse"`` (lower is better), ``"accuracy"`` or any metric with a ``test_<metric>``
+    column (higher is better unless its name says error, see :func:`higher_is_better`);
+    ``base``: the reference design (default: the table's first). One row per design,
+    with ``n`` (its ``ok`` models), ``mean``, ``ci_low``, ``ci_high`` (NaN when
+    ``n`` is 0), ``failed``, ``diverged`` and ``first_error`` (its first failed
+    model's error, "" if none), and for the others ``pairs``, ``win_fraction``
+    (ties count half) and ``mean_gain`` with its interval (positive: better than
+    ``base``; NaN without a complete pair).
     """
     column = f"test_{metric}"
+    if column not in table:
+        shown = ", ".join(c for c in table.columns if c.startswith("test_"))
+        raise ValueError(f"metric {metric!r}: the table has no {column} column (it has {shown})")
     ok = table[table["status"] == "ok"]
     designs = list(dict.fromkeys(table["design"]))
     base = base or designs[0]
+    better = higher_is_better(metric)
     rows = []
     for design in designs:
-        s = summarise(ok.loc[ok["design"] == design, column].to_numpy(), seed=BOOTSTRAP_SEED)
-        row = {"design": design, "n": s.n, "mean": s.mean, "ci_low": s.ci_low, "ci_high": s.ci_high}
-        if design != base:
-            p = pairs(table, column, list(keys), base=base, new=design)
-            cmp = paired_comparison(
-                p[f"{column}_{base}"].to_numpy(),
-                p[f"{column}_{design}"].to_numpy(),
-                higher_is_better=metric != "mse",
-                seed=BOOTSTRAP_SEED,
-            )
-            row.update(
-                pairs=cmp.n,
-                win_fraction=cmp.win_fraction,
-                mean_gain=cmp.mean_difference,
-                gain_low=cmp.ci_low,
-                gain_high=cmp.ci_high,
-            )
-        rows.append(row)
+        rows.append({"design": design, **_design_summary(table, ok, design, column)})
+        if design == base:
+            continue
+        p = pairs(table, column, list(keys), base=base, new=design)
+        if p.empty:
+            rows[-1].update(pairs=0, win_fraction=np.nan, mean_gain=np.nan)
+            rows[-1].update(gain_low=np.nan, gain_high=np.nan)
+            continue
+        cmp = paired_comparison(
+            p[f"{column}_{base}"].to_numpy(),
+            p[f"{column}_{design}"].to_numpy(),
+            higher_is_better=better,
+            seed=BOOTSTRAP_SEED,
+        )
+        rows[-1].update(
+            pairs=cmp.n,
+            win_fraction=cmp.win_fraction,
+            mean_gain=cmp.mean_difference,
+            gain_low=cmp.ci_low,
+            gain_high=cmp.ci_high,
+        )
     return pd.DataFrame(rows)
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a larger ``metric`` is better (not for mse, mae, rmse, ``*error``, ``*loss``)."""
+    lower = metric in ("mse", "mae", "rmse") or metric.endswith(("error", "loss"))
+    return not lower
+
+
+def _design_summary(
+    table: pd.DataFrame, ok: pd.DataFrame, design: str, column: str
+) -> dict[str, object]:
+    """``n``, ``mean`` and its interval over ``design``'s ok models, and its failures."""
+    rows = table[table["design"] == design]
+    values = ok.loc[ok["design"] == design, column].to_numpy(dtype=float)
+    values = values[~np.isnan(values)]
+    failed = rows[rows["status"] == "failed"]
+    first_error = ""
+    if len(failed) and "error" in failed:
+        first_error = str(failed["error"].iloc[0])
+    counts = {
+        "failed": len(failed),
+        "diverged": int((rows["status"] == "diverged").sum()),
+        "first_error": first_error,
+    }
+    if len(values) == 0:
+        return {"n": 0, "mean": np.nan, "ci_low": np.nan, "ci_high": np.nan, **counts}
+    s = summarise(values, seed=BOOTSTRAP_SEED)
+    return {"n": s.n, "mean": s.mean, "ci_low": s.ci_low, "ci_high": s.ci_high, **counts}
 
 
 def improvement_row(base_mse: np.ndarray, new_mse: np.ndarray) -> dict[str, float]:

@@ -9,6 +9,7 @@ model (the study's labels, one column per grid axis and per parameter, ``design`
 ``steps``, ``best_step``  optimiser steps taken; step of the kept weights
 ``val_loss``, ``test_loss``  at the kept weights
 ``test_<metric>``         ``test_accuracy`` (classification) or ``test_mse``
+``test_<name>``           each extra metric the study names (:mod:`.scores`)
 ``<metric>_noise_<l>``    the metric on test inputs corrupted at noise level ``l``
 ``<metric>_step_<s>``     the test metric after ``s`` steps (``record_steps``)
 ``n_params``              the model's parameter count
@@ -67,16 +68,21 @@ def step_column(metric: str, step: int) -> str:
 
 
 def result_rows(
-    labels: Iterable[dict[str, Any]], results: Sequence, config
+    labels: Iterable[dict[str, Any]],
+    results: Sequence,
+    config,
+    extra: Sequence[dict[str, float]] | None = None,
 ) -> list[dict[str, Any]]:
     """Table rows of one trained stack: each job's labels followed by its results.
 
     ``results``: :class:`~progfusion.models.training.ModelResult` per job; ``config``:
-    the stack's :class:`~progfusion.models.protocol.TrainConfig`.
+    the stack's :class:`~progfusion.models.protocol.TrainConfig`; ``extra``: per job,
+    the study's extra metrics (``test_<name>`` columns, after the test metric).
     """
     metric = metric_of(config.objective)
     rows = []
-    for label, res in zip(labels, results, strict=True):
+    extra = extra if extra is not None else [{} for _ in results]
+    for label, res, more in zip(labels, results, extra, strict=True):
         row = dict(label)
         row.update(
             status=res.status,
@@ -86,6 +92,7 @@ def result_rows(
             test_loss=res.test_loss,
         )
         row[test_column(metric)] = res.test_metric
+        row.update(more)
         for level, value in zip(config.noise_levels, res.noise_metric, strict=False):
             row[noise_column(metric, level)] = value
         for step in config.record_steps:

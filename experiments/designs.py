@@ -22,6 +22,7 @@ parameters (SPEC section 5).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import importlib.util
@@ -40,10 +41,12 @@ __all__ = [
     "DESIGNS",
     "DesignRef",
     "ModelRecipe",
+    "bound_params",
     "design_label",
     "factory_of",
     "factory_params",
     "late_wide_width",
+    "module_of_file",
     "parameter_count",
     "resolve_reference",
 ]
@@ -131,27 +134,53 @@ def late_wide_width(input_dims: tuple[int, ...], output_dim: int, *, width, **pr
     return wide
 
 
+def module_of_file(path: str | Path) -> tuple[Path, str]:
+    """The folder to import ``path`` (a ``.py`` file) from, and its module name there.
+
+    A file in a package (its folder holds an ``__init__.py``) is imported as the
+    package's submodule from the package's parent folder (``root/pkg/designs.py``:
+    ``root``, ``"pkg.designs"``), so its relative imports work; any other file as a
+    top-level module from its own folder.
+    """
+    path = Path(path).resolve()
+    root, parts = path.parent, [path.stem]
+    while (root / "__init__.py").is_file() and root.parent != root:
+        parts.insert(0, root.name)
+        root = root.parent
+    return root, ".".join(parts)
+
+
 def resolve_reference(reference: str) -> Any:
     """The object named by ``"package.module:name"`` or ``"path/to/file.py:name"``.
 
-    A file's folder is put on ``sys.path`` (local worker processes inherit it), so
-    what it defines pickles by reference like any module's.
+    A file is imported by :func:`module_of_file`'s name with its folder put on
+    ``sys.path`` (local worker processes inherit it), so it is the module a script
+    importing that file itself would get; another module of that name imported from
+    elsewhere is refused rather than silently used.
     """
     module_name, sep, attr = reference.rpartition(":")
     if not sep or not module_name or not attr:
         raise ValueError(f"expected 'package.module:name' or 'file.py:name', got {reference!r}")
+    path = None
     try:
         if module_name.endswith(".py"):
             path = Path(module_name).resolve()
             if not path.is_file():
                 raise FileNotFoundError(f"no such file: {path}")
-            if str(path.parent) not in sys.path:
-                sys.path.insert(0, str(path.parent))
-            module_name = path.stem
+            root, module_name = module_of_file(path)
+            if str(root) not in sys.path:
+                sys.path.insert(0, str(root))
         module = importlib.import_module(module_name)
-        return getattr(module, attr)
+        obj = getattr(module, attr)
     except (ImportError, AttributeError, FileNotFoundError, SyntaxError) as exc:
         raise ValueError(f"cannot import {reference!r} ({type(exc).__name__}: {exc})") from None
+    found = getattr(module, "__file__", None)
+    if path is not None and (found is None or Path(found).resolve() != path):
+        raise ValueError(
+            f"cannot import {reference!r}: a module {module_name!r} from {found} is already "
+            f"imported; rename {path.name}"
+        )
+    return obj
 
 
 def factory_of(design: DesignRef) -> Callable[..., nn.Module]:
@@ -175,6 +204,8 @@ def design_label(design: DesignRef) -> str:
     """The ``design`` column of a design: its name, or its factory's name."""
     if isinstance(design, str):
         return design if design in DESIGNS else design.rpartition(":")[2]
+    while isinstance(design, functools.partial):  # partial(film, width=16): "film"
+        design = design.func
     return getattr(design, "__name__", type(design).__name__)
 
 
@@ -193,6 +224,20 @@ def factory_params(
                 f"designs: {label!r} needs parameter {p.name!r} (set it in params or grid)"
             )
     return taken
+
+
+def bound_params(factory: Callable[..., nn.Module]) -> dict[str, Any]:
+    """The design parameters a factory fixes itself, which a study must not override.
+
+    A ``functools.partial``'s keywords (nested partials: the outermost wins, as in
+    the call), or the fields of a factory that is a dataclass instance (a class
+    holding its own settings, called as ``factory(input_dims, output_dim, **params)``).
+    """
+    if isinstance(factory, functools.partial):
+        return {**bound_params(factory.func), **factory.keywords}
+    if dataclasses.is_dataclass(factory) and not isinstance(factory, type):
+        return {f.name: getattr(factory, f.name) for f in dataclasses.fields(factory)}
+    return {}
 
 
 def accepts(factory: Callable[..., nn.Module], name: str) -> bool:

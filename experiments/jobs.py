@@ -16,7 +16,7 @@ from progfusion.models.data import ModelData
 from progfusion.models.protocol import TrainConfig
 
 from . import seeds
-from .designs import ModelRecipe, design_label, factory_of, factory_params
+from .designs import ModelRecipe, design_label
 from .study import Cell, Study
 from .tasks import Task, with_corruption
 
@@ -49,6 +49,7 @@ class Job:
     seed: int
     config: TrainConfig
     labels: tuple[tuple[str, Any], ...]
+    scores: tuple = ()  # the study's extra metrics (:mod:`.scores`)
 
     def row(self) -> dict[str, Any]:
         return dict(self.labels)
@@ -73,23 +74,21 @@ def _parameter_columns(cell: Cell, task: Task, protocol) -> dict[str, Any]:
     return {k: v for k, v in columns.items() if k not in cell.columns}
 
 
-def _recipe(ref, task: Task, params: dict[str, Any]) -> tuple[str, ModelRecipe]:
-    """A design's column label and its model recipe (with the parameters it takes)."""
-    label = design_label(ref)
-    taken = factory_params(factory_of(ref), params, label)
-    return label, ModelRecipe.of(ref, task.input_dims, task.output_dim, taken)
-
-
 def study_jobs(study: Study) -> list[Job]:
     """Every model of ``study``, in table order: cells, then trials, then designs."""
     task_axes = study.task_axes()
     extras: dict[tuple[Task, int], dict[str, Any]] = {}
     jobs = []
     for cell in study.cells():
-        task, protocol, design_params = study.cell_settings(cell)
-        config = protocol.train_config(task.objective, study.noise_levels)
-        recipes = [_recipe(ref, task, design_params) for ref in study.designs]
-        parameters = _parameter_columns(cell, task, protocol)
+        task, protocol, params = study.cell_settings(cell)
+        designs = []  # (label, recipe, train config, parameter columns) per design
+        for ref in study.designs:
+            own_protocol, keywords, own_columns = study.design_settings(ref, task, protocol, params)
+            recipe = ModelRecipe.of(ref, task.input_dims, task.output_dim, keywords)
+            config = own_protocol.train_config(task.objective, study.noise_levels)
+            columns = _parameter_columns(cell, task, own_protocol)
+            columns.update(own_columns)
+            designs.append((design_label(ref), recipe, config, columns))
         task_key = tuple(
             label for name, label in zip(study.grid, cell.key, strict=True) if name in task_axes
         )
@@ -103,14 +102,15 @@ def study_jobs(study: Study) -> list[Job]:
             if (task, data_seed) not in extras:
                 columns = getattr(task, "columns", None)
                 extras[task, data_seed] = dict(columns(data_seed)) if columns else {}
-            for label, recipe in recipes:
+            for label, recipe, config, parameters in designs:
                 job_id = f"{study.name}{cell_id}|design={label}|trial={trial}"
                 row = {
                     "job_id": job_id, **study.labels, **cell.columns, "design": label,
                     "trial": trial, "data_seed": data_seed, **extras[task, data_seed],
                     "seed": seed, "n_params": recipe.parameter_count(), **parameters,
                 }  # fmt: skip
-                jobs.append(Job(job_id, recipe, data, seed, config, tuple(row.items())))
+                labels = tuple(row.items())
+                jobs.append(Job(job_id, recipe, data, seed, config, labels, study.metrics))
     ids = [job.job_id for job in jobs]
     if len(set(ids)) != len(ids):
         raise ValueError("grid: two cells print alike (values equal to 6 significant digits)")

@@ -34,6 +34,7 @@ from . import signals
 from .columns import failed_rows, result_rows
 from .executors import Executors, open_executors
 from .jobs import DataRecipe, Job, study_jobs
+from .scores import evaluate_scores
 from .store import ResultsStore, config_hash
 from .study import Study
 from .studyfile import study_to_dict
@@ -42,10 +43,10 @@ __all__ = [
     "Shard",
     "make_shards",
     "run_shard",
-    "run_study",
     "run_sweep",
     "shard_work",
     "study_fingerprint",
+    "train_study",
 ]
 
 #: Held while a shard trains: model initialisation seeds torch's global generator
@@ -129,6 +130,7 @@ def run_shard(shard: Shard) -> list[dict[str, Any]]:
         if shard.threads:
             torch.set_num_threads(shard.threads)
         data = _shard_data(shard.jobs)
+        scores = shard.jobs[0].scores
         results = train_stack(
             shard.jobs[0].model.build,
             [job.seed for job in shard.jobs],
@@ -136,9 +138,24 @@ def run_shard(shard: Shard) -> list[dict[str, Any]]:
             shard.config,
             device=shard.device,
             compile=shard.compile,
+            return_state=bool(scores),
         )
         rows = [job.row() for job in shard.jobs]
-        return result_rows(rows, results, shard.config)
+        extra = None
+        if scores:
+            models = [_trained(job, res) for job, res in zip(shard.jobs, results, strict=True)]
+            extra = evaluate_scores(models, [data[job.data] for job in shard.jobs], scores)
+        return result_rows(rows, results, shard.config, extra)
+
+
+def _trained(job: Job, result) -> torch.nn.Module | None:
+    """``job``'s model with its reported weights (None when it diverged)."""
+    if result.status != "ok" or result.state is None:
+        return None
+    with torch.random.fork_rng(devices=[]):
+        model = job.model.build()
+    model.load_state_dict(result.state)
+    return model
 
 
 #: The task instances of the last shard this process trained, by recipe. A recipe
@@ -213,9 +230,10 @@ def run_sweep(
 def _outcomes(executor: cf.Executor | None, shards: Sequence[Shard]) -> Iterator[tuple]:
     """``(shard, rows or the exception it raised)``, in order of completion.
 
-    On a pool, a stop signal (:mod:`.signals`) cancels the shards not started,
+    On a pool, a first SIGINT (:mod:`.signals`) cancels the shards not started,
     announces the running ones, yields them as they finish, then raises
-    :class:`~.signals.Interrupted`.
+    :class:`~.signals.Interrupted`; SIGTERM, or a second signal, abandons the
+    running ones at once (the handler exits the process, told how many ran).
     """
     if executor is None:
         try:
@@ -228,9 +246,13 @@ def _outcomes(executor: cf.Executor | None, shards: Sequence[Shard]) -> Iterator
             _LAST_DATA.clear()
         return
     waiting, window = deque(shards), _window(executor, len(shards))
-    with signals.finishing():  # before the first submit: a signal while submitting also
-        # lets the running shards finish (it is not raised in the middle of the submits)
-        futures: dict[cf.Future, Shard] = {}
+    futures: dict[cf.Future, Shard] = {}  # submitted, not yet yielded
+
+    def running() -> int:
+        return sum(not f.done() for f in futures)
+
+    with signals.finishing(running):  # before the first submit: a SIGINT while submitting
+        # also lets the running shards finish (it is not raised in the middle of the submits)
         stopping = None
         while waiting or futures:
             while waiting and stopping is None and len(futures) < window:
@@ -242,7 +264,8 @@ def _outcomes(executor: cf.Executor | None, shards: Sequence[Shard]) -> Iterator
             if stopping is None and signals.requested() is not None:
                 stopping = signals.requested()
                 waiting.clear()
-                futures = {f: s for f, s in futures.items() if not f.cancel()}  # running ones
+                for future in [f for f in futures if f.cancel()]:  # keep the running ones
+                    del futures[future]
                 if futures:
                     n = len(futures)
                     tqdm.write(
@@ -288,7 +311,7 @@ def study_fingerprint(study: Study, table: str) -> str:
     return config_hash({"study": described, "table": table})
 
 
-def run_study(
+def train_study(
     study: Study,
     out: str | Path | None = None,
     *,
@@ -301,7 +324,11 @@ def run_study(
     table: str | None = None,
     executors: Executors | None = None,
 ) -> pd.DataFrame:
-    """Train every model of ``study`` and return its tidy table (one row per model).
+    """Train every model of ``study`` into ``out`` and return its tidy table (one row per model).
+
+    The engine's step, without :func:`~.study_run.run_study`'s checks, folder rule, run
+    record and failure handling: for callers that claim a folder for several tables
+    themselves (the figures). Failed models come back as rows (status ``failed``).
 
     Parameters
     ----------
@@ -326,7 +353,7 @@ def run_study(
     """
     if executors is None:
         with open_executors(workers, scheduler) as opened:
-            return run_study(
+            return train_study(
                 study, out, device=device, chunk=chunk, compile=compile,
                 progress=progress, table=table, executors=opened,
             )  # fmt: skip

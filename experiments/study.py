@@ -32,7 +32,8 @@ from progfusion.models._checks import positive_int
 from progfusion.models.protocol import TrainConfig
 
 from .columns import RESULT_COLUMNS
-from .designs import DesignRef, accepts, design_label, factory_of, factory_params
+from .designs import DesignRef, accepts, bound_params, design_label, factory_of, factory_params
+from .scores import SCORES, ScoreRef, score_function, score_name
 from .tasks import Task
 
 __all__ = ["Cell", "MAX_MODELS", "Protocol", "Study", "PROTOCOLS"]
@@ -166,6 +167,14 @@ class Study:
         Test-time corruption levels (SPEC 3.3), strictly increasing, >= 0; empty: none.
     labels
         Constant columns written first in every row (for example ``figure = "7"``).
+    design_params
+        Per design (by its ``design`` column label), parameters of its own: design
+        parameters (``{"pro": {"R": 3}}``) or training ones (``{"late": {"lr": 3e-3}}``,
+        any :class:`Protocol` field but ``name``). They replace the study's
+        ``params`` and ``protocol`` for that design's models only; a grid axis may not
+        set them too, and task parameters are shared by every design of a cell (the
+        comparisons are paired), so they cannot be given per design. Each model's
+        row records the values it trained with.
     """
 
     name: str
@@ -178,6 +187,8 @@ class Study:
     seed: int = 0
     noise_levels: tuple[float, ...] = ()
     labels: Mapping[str, Any] = field(default_factory=dict)
+    design_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    metrics: tuple[ScoreRef, ...] = ()
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -191,6 +202,10 @@ class Study:
         set_(self, "params", _frozen(self.params))
         set_(self, "grid", _frozen(self.grid))
         set_(self, "labels", _frozen(self.labels))
+        if not isinstance(self.design_params, Mapping):
+            raise ValueError(f"design_params must be a mapping, got {self.design_params!r}")
+        set_(self, "design_params", _frozen_per_design(self.design_params))
+        set_(self, "metrics", _metrics(self.metrics, self.task))
         set_(self, "noise_levels", tuple(float(v) for v in self.noise_levels))
         set_(self, "trials", positive_int("trials", self.trials))
         set_(self, "seed", positive_int("seed", self.seed, minimum=0))
@@ -200,6 +215,7 @@ class Study:
         self.protocol.train_config(self.task.objective, self.noise_levels)
         self._check_designs()
         self._check_names()
+        self._check_design_params()
         self._check_size()
         for cell in self.cells():  # every cell's task, protocol and design parameters
             self.cell_settings(cell)
@@ -230,7 +246,7 @@ class Study:
         return [n for n, axis in self.axes.items() if any(k in fields for _, s in axis for k in s)]
 
     def cell_settings(self, cell: Cell) -> tuple[Task, Protocol, dict[str, Any]]:
-        """The task, protocol and design parameters of ``cell``."""
+        """The task, protocol and design parameters of ``cell`` (before any design's own)."""
         task_fields = _field_names(self.task)
         task_params = {k: v for k, v in cell.params.items() if k in task_fields}
         proto = {_PROTOCOL_KEYS[k]: v for k, v in cell.params.items() if k in _PROTOCOL_KEYS}
@@ -245,8 +261,41 @@ class Study:
         if proto:
             protocol.train_config(task.objective, self.noise_levels)
         for ref in self.designs:
-            factory_params(factory_of(ref), design, design_label(ref))
+            self.design_settings(ref, task, protocol, design)
         return task, protocol, design
+
+    def design_settings(
+        self, ref: DesignRef, task: Task, protocol: Protocol, params: Mapping[str, Any]
+    ) -> tuple[Protocol, dict[str, Any], dict[str, Any]]:
+        """One design's protocol, factory keywords and row columns in a cell.
+
+        ``protocol`` and ``params``: the cell's (:meth:`cell_settings`). Returns the
+        protocol with the design's own training parameters, the keywords its factory
+        is called with, and the values to record in its rows beyond the cell's: its
+        own parameters and what its factory binds itself (``functools.partial``).
+        """
+        label = design_label(ref)
+        own = dict(self.design_params.get(label, {}))
+        proto = {_PROTOCOL_KEYS[k]: v for k, v in own.items() if k in _PROTOCOL_KEYS}
+        merged = {**params, **{k: v for k, v in own.items() if k not in _PROTOCOL_KEYS}}
+        if proto:
+            try:
+                protocol = dataclasses.replace(protocol, **proto)
+                protocol.train_config(task.objective, self.noise_levels)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"design_params.{label}: {exc}") from None
+        factory = factory_of(ref)
+        keywords = factory_params(factory, merged, label)
+        bound = bound_params(factory)
+        for name in sorted(set(bound) & set(merged)):
+            if merged[name] != bound[name]:
+                raise ValueError(
+                    f"designs: {label!r} binds {name}={bound[name]!r} itself, but the study "
+                    f"sets {name}={merged[name]!r}: drop one of them (or give the design its "
+                    f"own value in design_params)"
+                )
+        columns = {**own, **{k: v for k, v in bound.items() if k not in merged}}
+        return protocol, keywords, columns
 
     def with_(self, **changes: Any) -> Study:
         """A copy with ``changes`` (any field), validated again."""
@@ -302,6 +351,72 @@ class Study:
             set(levels)
         ):
             raise ValueError(f"noise_levels must be finite, >= 0 and increasing, got {levels}")
+
+
+    def _check_design_params(self) -> None:
+        labels = [design_label(ref) for ref in self.designs]
+        task_fields = _field_names(self.task)
+        swept = {k for axis in self.axes.values() for _, s in axis for k in s}
+        for label, own in self.design_params.items():
+            where = f"design_params.{label}"
+            if label not in labels:
+                raise ValueError(f"{where}: no such design (the study's: {', '.join(labels)})")
+            factory = factory_of(self.designs[labels.index(label)])
+            for name in sorted(own):
+                if name in task_fields:
+                    raise ValueError(
+                        f"{where}.{name} is a task parameter: every design of a cell trains "
+                        "on the same data, so set it in [task] or the grid"
+                    )
+                if name in swept:
+                    raise ValueError(f"{where}.{name} is also a grid axis: set it in one place")
+                if name == "protocol" or name in RESERVED:
+                    raise ValueError(f"{where}.{name}: not a parameter a design can set")
+                if name not in _PROTOCOL_KEYS and not accepts(factory, name):
+                    training = ", ".join(k for k in _PROTOCOL_KEYS if k != "protocol")
+                    raise ValueError(
+                        f"{where}.{name} is neither a parameter of design {label!r} nor a "
+                        f"training parameter ({training})"
+                    )
+
+
+def _metrics(metrics: Any, task: Any) -> tuple:
+    """``metrics`` as a tuple, each checked (see :mod:`.scores`)."""
+    if isinstance(metrics, str) or callable(metrics):
+        metrics = (metrics,)
+    metrics = tuple(metrics)
+    names = [score_name(m) for m in metrics]
+    for ref, name in zip(metrics, names, strict=True):
+        if isinstance(ref, str) and ref in SCORES:
+            objective = SCORES[ref][1]
+            if objective != getattr(task, "objective", objective):
+                raise ValueError(
+                    f"metrics: {ref!r} is for {objective}, the task is {task.objective}"
+                )
+        elif isinstance(ref, str) and ":" in ref:
+            try:
+                score_function(ref)
+            except ValueError as exc:
+                raise ValueError(f"metrics: {exc}") from None
+        elif not callable(ref):
+            raise ValueError(
+                f"metrics: expected {', '.join(SCORES)}, a 'module:function' reference or a "
+                f"callable (y_true, y_pred) -> float, got {ref!r}"
+            )
+        if name in ("accuracy", "mse", "loss") or not name.isidentifier():
+            raise ValueError(f"metrics: {name!r} cannot name a column test_{name}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"metrics must have distinct names, got {names}")
+    return metrics
+
+
+def _frozen_per_design(mapping: Mapping) -> Mapping:
+    out = {}
+    for label, own in mapping.items():
+        if not isinstance(own, Mapping):
+            raise ValueError(f"design_params.{label} must be a mapping of parameters, got {own!r}")
+        out[label] = _frozen(own)
+    return MappingProxyType(out)
 
 
 def _field_names(task: Any) -> set[str]:

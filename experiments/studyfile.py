@@ -29,13 +29,33 @@ A study file, field by field (all but ``name`` and ``task`` may be left out)::
     [labels]                        # constant columns (optional)
     figure = "7"
 
-A ``file.py:function`` reference is read relative to the study file's folder.
+    metrics = ["mae", "r2"]         # extra test metrics (optional; see .scores)
+
+    [design_params.pro]             # one design's own parameters (optional)
+    R = 3
+    lr = 3e-3                       # training parameters too (any protocol field)
+
+A ``file.py:function`` reference is read relative to the study file's folder (a
+file in a package folder, one with an ``__init__.py``, is imported as the package's
+module). A study written here names a user's design or task class, one defined in
+a file that is not an installed package, by that file, so that the saved study
+reruns, and ``progfusion plot`` redraws its table, from any working directory: by
+a path relative to the study file's folder when the user's file lies within that
+folder's parent (``../xor3.py:XOR3Task`` for ``project/xor3.py`` and
+``project/results/study.toml``: the project moves as a whole), otherwise by its
+absolute path (valid while the file stays put). What no file can name (a lambda,
+a function defined in the script being run, a ``functools.partial``) is refused
+with a ``ValueError``.
+
 Every error is a ``ValueError`` naming the field and what it allows.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
+import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -43,38 +63,96 @@ from typing import Any
 
 import tomli_w
 
-from .designs import DESIGNS, resolve_reference
+from .designs import DESIGNS, module_of_file, resolve_reference
+from .portable import user_file
 from .study import Protocol, Study
 from .tasks import TASKS
 
 __all__ = ["load_study", "save_study", "study_from_dict", "study_to_dict", "study_to_toml"]
 
 _FIELDS = ("name", "task", "designs", "params", "grid", "protocol", "trials", "seed")
-_FIELDS += ("noise_levels", "labels")
+_FIELDS += ("noise_levels", "labels", "design_params", "metrics")
+_MAINS = ("__main__", "__mp_main__")
 
 
-def _reference(obj: Any, what: str, strict: bool = True) -> str:
-    module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", "")
-    if strict and (not module or module == "__main__" or "<" in qualname):
+def _reference(obj: Any, what: str, strict: bool = True, base: Path | None = None) -> str:
+    """How a study file names a user's design or task class (see :func:`study_to_dict`)."""
+    if isinstance(obj, functools.partial):
+        if strict:
+            raise ValueError(
+                f"cannot write {what} {obj!r} to a study file: name its function and give "
+                "its keywords in design_params"
+            )
+        bound = [repr(a) for a in obj.args] + [f"{k}={v!r}" for k, v in obj.keywords.items()]
+        return f"partial({_reference(obj.func, what, strict)}, {', '.join(bound)})"
+    named = obj if isinstance(obj, type) or inspect.isroutine(obj) else type(obj)
+    module, qualname = getattr(named, "__module__", None), getattr(named, "__qualname__", "")
+    if strict and (named is not obj or not module or module in _MAINS or "<" in qualname):
         raise ValueError(
-            f"cannot write {what} {obj!r} to a study file: define it at module level in an "
-            "importable module (or a file), and name it as 'module:name'"
+            f"cannot write {what} {obj!r} to a study file: define it at module level in a "
+            "file or an importable module, and name it as 'file.py:name' or 'module:name'"
         )
-    return f"{module}:{qualname}"
+    state = repr(obj) if named is not obj and dataclasses.is_dataclass(obj) else ""
+    return f"{_module_text(module, strict, base)}:{qualname}{state}"
 
 
-def study_to_dict(study: Study, *, strict: bool = True) -> dict[str, Any]:
+def _module_text(module: str | None, strict: bool, base: Path | None) -> str:
+    """A module as a study file names it: a user's module by its file, when ``strict``."""
+    file = user_file(module) if strict and module else None
+    return _file_text(file, base) if file is not None else str(module)
+
+
+def _file_text(file: Path, base: Path | None) -> str:
+    """``file`` relative to ``base`` when it lies within ``base``'s parent, else absolute."""
+    if base is not None:
+        try:
+            relative = Path(os.path.relpath(file, Path(base).resolve()))
+        except ValueError:  # another drive
+            relative = None
+        if relative is not None and os.pardir not in relative.parts[1:]:
+            return relative.as_posix()
+    return Path(file).as_posix()
+
+
+def _design_text(design: Any, strict: bool, base: Path | None) -> str:
+    """A design as its study file names it (see :func:`study_to_dict`)."""
+    if not isinstance(design, str):
+        return _reference(design, "design", strict, base)
+    module, _, attr = design.rpartition(":")
+    if design in DESIGNS or not module:
+        return design
+    if module.endswith(".py"):  # a file: its path (strict), or its module name
+        if strict:
+            return f"{_file_text(Path(module).resolve(), base)}:{attr}"
+        return f"{module_of_file(module)[1]}:{attr}"
+    return f"{_module_text(module, strict, base)}:{attr}"
+
+
+def study_to_dict(
+    study: Study, *, strict: bool = True, base: str | Path | None = None
+) -> dict[str, Any]:
     """The study as plain data (what its TOML file holds).
 
-    ``strict=False``: name a factory or task class that no other process could
-    import (a lambda, a function of ``__main__``) all the same, as for a fingerprint.
+    A user's design or task class is named by its file when that file is not an
+    installed package (``"/work/xor3.py:XOR3Task"``), so that the study file loads
+    from any working directory; by its module otherwise (``"mypackage.designs:gated"``).
+    ``base``: the folder the file will be saved in. A user's file that lies within
+    ``base``'s parent (in the results folder, or beside it: ``../xor3.py``) is then
+    named relative to ``base``, so that a project moved as a whole keeps working;
+    any other by its absolute path, which holds as long as the file stays put.
+
+    ``strict=False``: the study's fingerprint instead, which names what no file could
+    (a lambda, a function of ``__main__``, a ``functools.partial`` with its keywords)
+    and every user's code by its module name, not its file: moving a project, or
+    rerunning its saved study file, leaves the fingerprint as it was.
     """
+    base = Path(base) if base is not None else None
     task_cls = type(study.task)
     builtin = {cls: name for name, cls in TASKS.items()}
-    task_name = builtin.get(task_cls) or _reference(task_cls, "task class", strict)
+    task_name = builtin.get(task_cls) or _reference(task_cls, "task class", strict, base)
     task = {"name": task_name}
     task.update({f.name: getattr(study.task, f.name) for f in dataclasses.fields(study.task)})
-    designs = [d if isinstance(d, str) else _reference(d, "design", strict) for d in study.designs]
+    designs = [_design_text(d, strict, base) for d in study.designs]
     return {
         "name": study.name,
         "trials": study.trials,
@@ -86,6 +164,10 @@ def study_to_dict(study: Study, *, strict: bool = True) -> dict[str, Any]:
         "grid": {k: _plain(v) for k, v in study.grid.items()},
         "protocol": _plain(dataclasses.asdict(study.protocol)),
         "labels": dict(study.labels),
+        # only when set: the dict is also the store's fingerprint, which must not change
+        # for the studies written before design_params existed
+        **({"design_params": _plain(study.design_params)} if study.design_params else {}),
+        **({"metrics": [_metric(m, strict, base) for m in study.metrics]} if study.metrics else {}),
     }
 
 
@@ -97,10 +179,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def study_to_toml(study: Study) -> str:
-    """The study's TOML text; :func:`study_from_dict` of its parse gives the study back."""
+def study_to_toml(study: Study, *, base: str | Path | None = None) -> str:
+    """The study's TOML text; :func:`study_from_dict` of its parse gives the study back.
+
+    ``base``: the folder the text will be saved in (user files named relative to it
+    where :func:`study_to_dict` says; None: by their absolute paths).
+    """
     try:
-        return tomli_w.dumps(study_to_dict(study))
+        return tomli_w.dumps(study_to_dict(study, base=base))
     except TypeError as exc:  # None or another value TOML cannot hold
         raise ValueError(f"cannot write the study to TOML: {exc}") from None
 
@@ -174,7 +260,7 @@ def study_from_dict(spec: Mapping[str, Any], *, base: Path | None = None) -> Stu
                 f"designs: unknown design {design!r} (allowed: {', '.join(DESIGNS)}, "
                 "or a 'module:function' / 'file.py:function' reference)"
             )
-    for key in ("params", "grid", "labels"):
+    for key in ("params", "grid", "labels", "design_params"):
         if not isinstance(spec.get(key, {}), Mapping):
             raise ValueError(f"{key} must be a table, got {spec[key]!r}")
     return Study(
@@ -188,6 +274,8 @@ def study_from_dict(spec: Mapping[str, Any], *, base: Path | None = None) -> Stu
         seed=spec.get("seed", 0),
         noise_levels=tuple(spec.get("noise_levels", ())),
         labels=spec.get("labels", {}),
+        design_params=spec.get("design_params", {}),
+        metrics=tuple(_local(m, base) if isinstance(m, str) else m for m in _list(spec, "metrics")),
     )
 
 
@@ -206,7 +294,22 @@ def load_study(path: str | Path) -> Study:
 
 
 def save_study(study: Study, path: str | Path) -> Path:
-    """Write ``study`` as TOML to ``path``."""
+    """Write ``study`` as TOML to ``path`` (user files named as :func:`study_to_dict` says)."""
     path = Path(path)
-    path.write_text(study_to_toml(study), encoding="utf-8")
+    path.write_text(study_to_toml(study, base=path.resolve().parent), encoding="utf-8")
     return path
+
+
+def _metric(metric: Any, strict: bool, base: Path | None) -> str:
+    """How a study file names an extra metric: its name, or its function's reference."""
+    return metric if isinstance(metric, str) else _reference(metric, "metric", strict, base)
+
+
+def _list(spec: Mapping[str, Any], key: str) -> list[str]:
+    """``spec[key]`` as a list of strings (empty when absent), or a ValueError naming it."""
+    values = spec.get(key, [])
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ValueError(
+            f"{key} must be a list of names or 'module:function' strings, got {values!r}"
+        )
+    return values

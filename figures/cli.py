@@ -9,11 +9,17 @@
     progfusion report --readme README.md [--paper-report docs/paper-report.md]
                       [--results docs/results]  # published documents from tables
 
-Exit codes: 0 done; 2 bad input (one line on stderr, before anything is trained:
-arguments, an ``--out`` that is a file, not writable, damaged, or holding results
-of another configuration, a scheduler that cannot be reached); 130 (SIGINT,
+Exit codes: 0 done; 1 models failed (``study``: the table is written, their rows
+hold the error, one line on stderr says how many; a rerun retries them); 2 bad
+input (one line on stderr, before anything is trained or written: arguments, a
+design or task that cannot be built or gives the wrong output shape, a device that
+is not here, an ``--out`` that is empty, a file, not writable, damaged, or holding
+results of another configuration, a scheduler that cannot be reached); 130 (SIGINT,
 Ctrl-C) or 143 (SIGTERM): stopped, every finished result kept, and rerunning the
-same command resumes. A second signal abandons the running shards at once.
+same command resumes. Ctrl-C lets the shards running on worker processes finish
+(a second Ctrl-C abandons them); SIGTERM, what a batch scheduler sends shortly
+before SIGKILL, abandons them at once. Progress bars are drawn only when stderr is
+a terminal, unless ``--progress`` (``--quiet``: never).
 """
 
 from __future__ import annotations
@@ -65,6 +71,13 @@ def _int_at_least(minimum: int, allowed: str):
         return value
 
     return parse
+
+
+def _folder(text: str) -> Path:
+    """An argparse type: a non-empty path (an empty one would mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a folder name, got {text!r}")
+    return Path(text)
 
 
 _positive = _int_at_least(1, "a positive integer")
@@ -151,7 +164,7 @@ def _machine_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--out",
-        type=Path,
+        type=_folder,
         default=Path("progfusion-out"),
         help="output folder (default ./progfusion-out)",
     )
@@ -209,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--out",
-        type=Path,
+        type=_folder,
         help="a folder (PNG and PDF written there) or a file name ending in an image format "
         "such as .png, .pdf or .svg (that file only); default: the table's folder",
     )
@@ -381,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     from progfusion.experiments.signals import Interrupted, stop_on_signals
 
     try:
-        with stop_on_signals(lambda signum: _abandon(signum, args.out)):
+        with stop_on_signals(lambda signum, running: _abandon(signum, running, args.out)):
             return _dispatch(parser, args)
     except Interrupted as exc:
         sys.stderr.write(f"\ninterrupted by {exc}: {_kept(args.out)}\n")
@@ -395,16 +408,17 @@ def _kept(out) -> str:
     return f"finished results are kept in {out}; rerun the same command to resume"
 
 
-def _abandon(signum: int, out) -> None:
-    """The second signal: kill the pool's workers, say so in one line (the process then exits)."""
+def _abandon(signum: int, running: int, out) -> None:
+    """SIGTERM, or a second Ctrl-C, while ``running`` shards run on workers: kill the
+    workers and say so in one line (the process then exits)."""
     import os
     import signal
 
     from progfusion.experiments.executors import kill_workers
 
-    killed = kill_workers()
-    name = signal.Signals(signum).name
-    text = f"\n{name} again: abandoned {killed} running worker(s); {_kept(out)}\n"
+    kill_workers()
+    name = signal.Signals(signum).name + (" again" if signum == signal.SIGINT else "")
+    text = f"\n{name}: abandoned {running} running shard(s); {_kept(out)}\n"
     os.write(2, text.encode())
 
 
@@ -451,11 +465,18 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
             _, opts = _options(parser, args)
             try:
-                run_study_file(args.file, opts, trials=args.trials, seed=args.seed)
+                table = run_study_file(args.file, opts, trials=args.trials, seed=args.seed)
             except (FolderError, SchedulerUnreachable):
                 raise
-            except ValueError as exc:
+            except (ValueError, TypeError) as exc:
                 parser.error(f"study: {exc}")
+            failed = int((table["status"] == "failed").sum())
+            if failed:
+                sys.stderr.write(
+                    f"{parser.prog}: {failed} of {len(table)} models failed: see the error "
+                    f"column of the table in {opts.out}\n"
+                )
+                return 1
         elif args.command == "plot":
             from .redraw import redraw
 

@@ -2,33 +2,29 @@
 
 from __future__ import annotations
 
-import platform
-import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import torch
-from progfusion.experiments import Study, load_study, run_study, study_to_toml
+from progfusion.experiments import Study, load_study, run_study
 from progfusion.experiments.analysis import design_comparison
 from progfusion.experiments.columns import metric_of
 from progfusion.experiments.executors import Executors, open_executors
-from progfusion.experiments.folder import append_run, prepare_folder, update_run
-from progfusion.experiments.run import study_fingerprint
+from progfusion.experiments.folder import prepare_folder, update_run
+from progfusion.experiments.record import start_record, versions
+from progfusion.experiments.run import train_study
 from progfusion.experiments.store import atomic_write_text
 
 from . import fig4, fig7_8
 from .presets import Preset
 
-__all__ = ["RunOptions", "run_figures", "run_study_file", "FIGURES", "cpu_model_names"]
+__all__ = ["RunOptions", "comparison_lines", "run_figures", "run_study_file", "FIGURES"]
 
 FIGURES = ("4", "7", "8")
-_LIBRARIES = ("progfusion", "torch", "numpy", "scipy", "sympy", "pandas", "matplotlib", "seaborn")
 
 
 @dataclass(frozen=True)
@@ -48,40 +44,9 @@ class RunOptions:
     command: tuple[str, ...] = ()  # the command line's arguments, for run.json (default: sys.argv)
 
 
-def _versions() -> dict[str, str]:
-    found = {}
-    for name in _LIBRARIES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:  # pragma: no cover
-            found[name] = "not installed"
-    return found
-
-
-def _device_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(torch.device(device))
-    return _cpu_model() or f"{platform.processor() or platform.machine()} CPU"
-
-
-def cpu_model_names() -> list[str]:
-    """The ``model name`` of each core in ``/proc/cpuinfo`` (Linux); empty elsewhere."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return []
-    return [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
-
-
-def _cpu_model() -> str | None:
-    """The CPU's model name and its core count, or None."""
-    names = cpu_model_names()
-    return f"{names[0]} ({len(names)} cores)" if names else None
-
-
 def _sweep(table: str, study: Study, opts: RunOptions, executors: Executors) -> pd.DataFrame:
     """Train every model of one table's study (resuming in ``opts.out``), and return the table."""
-    return run_study(
+    return train_study(
         study,
         opts.out,
         table=table,
@@ -99,25 +64,17 @@ def _configuration(preset: Preset, opts: RunOptions) -> dict[str, object]:
         "root_seed": opts.seed,
         "preset": preset.name,
         "protocol": opts.protocol,
-        "progfusion": _versions()["progfusion"],
+        "progfusion": versions()["progfusion"],
     }
 
 
 def _start_record(opts: RunOptions, preset: dict | None, root_seed: int) -> int:
     """Append this command's entry to ``run.json``; return its index."""
-    entry = {
-        "command": shlex.join(["progfusion", *(opts.command or sys.argv[1:])]),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "preset": preset,
-        "options": {k: str(v) for k, v in asdict(opts).items() if k != "command"},
-        "root_seed": root_seed,
-        "device": opts.device,
-        "device_name": _device_name(opts.device),
-        "versions": _versions(),
-        "python": platform.python_version(),
-        "wall_seconds": {},
-    }
-    return append_run(opts.out, entry)
+    options = {k: v for k, v in asdict(opts).items() if k != "command"}
+    return start_record(
+        opts.out, command=opts.command or sys.argv[1:], device=opts.device,
+        root_seed=root_seed, options=options, preset=preset,
+    )  # fmt: skip
 
 
 def _print_summary(lines: list[str], counts: dict[str, int], echo: Callable[[str], None]) -> None:
@@ -207,43 +164,50 @@ def run_study_file(
 ) -> pd.DataFrame:
     """``progfusion study FILE``: train the study, write its table, TOML and a summary.
 
-    Writes ``<out>/<name>.csv`` (resumable, like every table) and ``<out>/<name>.toml``
-    (the study as run, with the ``trials`` and ``seed`` given here). A ValueError
-    names what is wrong with the file.
+    Writes ``<out>/<name>.csv`` (resumable, like every table), ``<out>/<name>.toml``
+    (the study as run, with the ``trials`` and ``seed`` given here) and ``run.json``
+    (:func:`~progfusion.experiments.run_study`, failed models kept as rows). A
+    ValueError names what is wrong with the file or a design.
     """
     study = load_study(path)
     study = study.with_(trials=trials or study.trials, seed=study.seed if seed is None else seed)
-    configuration = {
-        "study": study.name,
-        "study_config": study_fingerprint(study, study.name),
-        "root_seed": study.seed,
-        "progfusion": _versions()["progfusion"],
-    }
     start = time.perf_counter()
     with open_executors(opts.workers, opts.scheduler) as executors:
-        prepare_folder(opts.out, configuration, force=opts.force)
-        entry = _start_record(opts, None, study.seed)
-        table = _sweep(study.name, study, opts, executors)
+        table = run_study(
+            study, opts.out, device=opts.device, chunk=opts.chunk, compile=opts.compile,
+            progress=not opts.quiet, executors=executors, errors="record", force=opts.force,
+            command=opts.command or sys.argv[1:],
+        )  # fmt: skip
     seconds = time.perf_counter() - start
-    update_run(opts.out, entry, {"wall_seconds": {study.name: round(seconds, 2)}})
-    atomic_write_text(opts.out / f"{study.name}.toml", study_to_toml(study))
-    metric = metric_of(study.task.objective)
-    keys = [*study.grid, "trial"]
     echo(f"study {study.name}: {len(table)} models ({_counts(table)}) in {seconds:.1f} s")
-    if not (table["status"] == "ok").any():
-        echo("  no model finished: see the error column of the table")
-        return table
+    for line in comparison_lines(table, [*study.grid, "trial"], metric_of(study.task.objective)):
+        echo(line)
+    echo(f"wrote {opts.out / (study.name + '.csv')} and {study.name}.toml")
+    return table
+
+
+def comparison_lines(table: pd.DataFrame, keys: Sequence[str], metric: str) -> list[str]:
+    """Per design: its mean test metric, its comparison with the first design, its failures."""
+    lines = []
     for r in design_comparison(table, keys, metric).itertuples():
-        line = (
-            f"  {r.design:<12} test {metric} {r.mean:.4g} [{r.ci_low:.4g}, {r.ci_high:.4g}] n={r.n}"
-        )
-        if hasattr(r, "pairs") and r.pairs == r.pairs:  # NaN for the reference design
+        if r.n == 0:
+            line = f"  {r.design:<12} no model finished"
+        else:
+            line = (
+                f"  {r.design:<12} test {metric} {r.mean:.4g} [{r.ci_low:.4g}, {r.ci_high:.4g}] "
+                f"n={r.n}"
+            )
+        pairs = getattr(r, "pairs", float("nan"))  # NaN for the reference design
+        if pairs == pairs and pairs > 0:
             gain = "lower" if metric == "mse" else "higher"
             line += (
                 f"; {gain} than {table['design'].iloc[0]} in {100 * r.win_fraction:.0f}% of "
                 f"{int(r.pairs)} pairs, mean gain {r.mean_gain:+.4g} "
                 f"[{r.gain_low:+.4g}, {r.gain_high:+.4g}]"
             )
-        echo(line)
-    echo(f"wrote {opts.out / (study.name + '.csv')} and {study.name}.toml")
-    return table
+        if r.failed or r.diverged:
+            line += f"; {r.failed} failed, {r.diverged} diverged"
+        if r.failed:
+            line += f" (first error: {r.first_error})"
+        lines.append(line)
+    return lines

@@ -43,7 +43,7 @@ import pandas as pd
 import pytest
 import torch
 from progfusion.figures.cli import main
-from progfusion.figures.runner import cpu_model_names
+from progfusion.experiments.record import cpu_model_names
 
 RECORDED_WITH = "2.13.0+cpu"
 #: /proc/cpuinfo's model name and ``torch.backends.cpu.get_cpu_capability()``
