@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.backend_bases import FigureCanvasBase
 from progfusion.experiments import load_study
+from progfusion.experiments.columns import metric_of, test_column
 
 from . import fig4, fig7_8, gap
 from .gap_table import settings_table
@@ -96,8 +98,8 @@ def redraw(table_path: Path, out: Path | None = None) -> list[Path]:
             fig, name = gap.draw(_read_settings(table_path)), "gap"
         else:
             fig, name = _draw(read_results_table(table_path), table_path)
-    except KeyError as exc:
-        raise ValueError(f"{table_path} lacks the column {exc} its figure needs") from None
+    except KeyError as exc:  # a column no check below names: still one line, no pandas text
+        raise ValueError(f"{table_path} lacks {_key_names(exc)}, which its figure needs") from None
     try:
         return _save(fig, name, Path(out) if out is not None else table_path.parent)
     finally:
@@ -122,12 +124,41 @@ def _read_settings(path: Path) -> pd.DataFrame:
 def _gap_settings(table_path: Path) -> pd.DataFrame:
     """The settings table of every gap study table beside ``table_path`` (its own included)."""
     suffix = _split_name(table_path)[1]
-    tables = {
-        _split_name(path)[0]: read_results_table(path)
-        for path in sorted(table_path.parent.glob(f"gap-*{suffix}"))
-        if _split_name(path)[0] != GAP_SETTINGS
-    }
+    tables = {}
+    for path in sorted(table_path.parent.glob(f"gap-*{suffix}")):
+        name = _split_name(path)[0]
+        if name != GAP_SETTINGS:
+            tables[name] = read_results_table(path)
+            if name != "gap-steps":  # drawn from its per-step columns
+                _require_metric(tables[name], path, METRIC_COLUMNS["gap"])
     return settings_table(tables)
+
+
+#: The metric column each figure's table must have (a study's: its task's metric).
+METRIC_COLUMNS = {"4": "test_accuracy", "7": "test_mse", "gap": "test_mse"}
+
+
+def _key_names(error: KeyError) -> str:
+    """The column(s) a pandas ``KeyError`` names, without pandas' ``Index([...])`` text."""
+    text = str(error.args[0]) if error.args else str(error)
+    inner = re.search(r"\[([^\[\]]*)\]", text)  # "None of [Index(['a'], ...)] are in ..."
+    names = re.findall(r"'([^']*)'", inner.group(1)) if inner else []
+    names = names or [text]
+    return f"the column{'s' if len(names) > 1 else ''} {', '.join(map(repr, names))}"
+
+
+def _require_metric(table: pd.DataFrame, table_path: Path, column: str) -> None:
+    """Refuse in one line a table without its figure's metric ``column``, naming the
+    columns it has (and, when no model in it trained, saying so: then the column was
+    never written)."""
+    if column in table.columns:
+        return
+    ok = int((table["status"] == "ok").sum())
+    why = "" if ok else f" (none of its {len(table)} models trained ok: see its error column)"
+    raise ValueError(
+        f"{table_path} lacks the column {column!r} its figure draws{why}; "
+        f"it has: {', '.join(str(c) for c in table.columns)}"
+    )
 
 
 def _draw(table: pd.DataFrame, table_path: Path) -> tuple[plt.Figure, str]:
@@ -135,12 +166,15 @@ def _draw(table: pd.DataFrame, table_path: Path) -> tuple[plt.Figure, str]:
     study_file = table_path.parent / f"{_split_name(table_path)[0]}.toml"
     if study_file.is_file():
         study = load_study(study_file)
+        _require_metric(table, table_path, test_column(metric_of(study.task.objective)))
         return draw_study(table, study), study.name
     if "figure" not in table.columns:
         raise ValueError(
             f"{table_path}: neither a figure's table nor a study's ({study_file.name} is missing)"
         )
     figure = str(table["figure"].iloc[0])
+    if figure in METRIC_COLUMNS and _split_name(table_path)[0] != "gap-steps":
+        _require_metric(table, table_path, METRIC_COLUMNS[figure])
     if figure == "4":
         return fig4.draw(table), "figure4"
     if figure == "7":

@@ -14,7 +14,7 @@ selects an interactive backend or calls ``show()``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -31,7 +31,10 @@ __all__ = [
     "PAPER",
     "SLIDES",
     "SLIDE_WIDTH_IN",
+    "SPARE_COLORS",
+    "SPARE_MARKERS",
     "TEXT_WIDTH_IN",
+    "design_styles",
     "figsize",
     "panel_grid",
     "use_style",
@@ -72,12 +75,65 @@ DESIGN_COLORS: dict[str, str] = {
     "early": "#009E73",  # bluish green
     "pro": "#D55E00",  # vermillion: the proposed design stands out
     "iterative": "#CC79A7",  # reddish purple
+    "late-wide": "#56B4E9",  # sky blue: late fusion's hue, lighter (a widened late model)
 }
 # One marker per design, so that the designs stay apart in greyscale print (their
 # colours' lightness differs by too little: blue 0.34, green 0.41, vermillion 0.47).
-DESIGN_MARKERS: dict[str, str] = {"late": "o", "early": "s", "pro": "^", "iterative": "D"}
-# Markers of designs without one of their own, in order.
-SPARE_MARKERS = ("v", "P", "X", "*", "h")
+DESIGN_MARKERS: dict[str, str] = {
+    "late": "o",
+    "early": "s",
+    "pro": "^",
+    "iterative": "D",
+    "late-wide": "v",
+}
+# Colours of designs without one of their own (a user's), in order: the Okabe-Ito
+# colours no design holds (yellow, poor on white, last), then Paul Tol's "muted"
+# scheme (also colour-blind safe; its hues closest to the ones above left out).
+SPARE_COLORS = (
+    "#E69F00",  # orange (Okabe-Ito)
+    "#000000",  # black (Okabe-Ito)
+    "#CC6677",  # rose (Tol muted)
+    "#332288",  # indigo (Tol muted)
+    "#999933",  # olive (Tol muted)
+    "#882255",  # wine (Tol muted)
+    "#44AA99",  # teal (Tol muted)
+    "#DDCC77",  # sand (Tol muted)
+    "#F0E442",  # yellow (Okabe-Ito)
+)
+# Markers of designs without one of their own, in order. Seven markers against nine
+# colours (coprime), so that past either list's end no two of 63 such designs share
+# both their colour and their marker.
+SPARE_MARKERS = ("P", "X", "*", "p", "<", ">", "h")
+
+
+def design_styles(designs: Iterable[str]) -> dict[str, dict[str, str]]:
+    """A colour and a marker per design, as keyword arguments of ``Axes.plot``.
+
+    The designs named in :data:`DESIGN_COLORS` keep their own colour and marker
+    (whether or not the others are drawn); every other design takes the next spare
+    colour (:data:`SPARE_COLORS`) and marker (:data:`SPARE_MARKERS`) in the order it
+    first appears in ``designs``, so the same table always gets the same styles.
+
+    Parameters
+    ----------
+    designs : design names, e.g. a table's ``design`` column; repeats are ignored.
+
+    Returns
+    -------
+    ``{design: {"color": ..., "marker": ...}}`` in first-appearance order.
+    """
+    styles: dict[str, dict[str, str]] = {}
+    spare = 0
+    for design in dict.fromkeys(designs):
+        if design in DESIGN_COLORS:
+            styles[design] = {"color": DESIGN_COLORS[design], "marker": DESIGN_MARKERS[design]}
+        else:
+            styles[design] = {
+                "color": SPARE_COLORS[spare % len(SPARE_COLORS)],
+                "marker": SPARE_MARKERS[spare % len(SPARE_MARKERS)],
+            }
+            spare += 1
+    return styles
 
 
 def figsize(
