@@ -18,7 +18,7 @@ from matplotlib.colors import Normalize
 from matplotlib.ticker import NullLocator
 from progfusion.experiments.metrics import summarise
 
-from .style import DESIGN_COLORS, DESIGN_MARKERS, OKABE_ITO, SPARE_MARKERS
+from .style import DESIGN_COLORS, design_styles
 
 __all__ = [
     "DESIGN_LABELS",
@@ -117,23 +117,16 @@ def _design_lines(ax, table, x, metric, values, positions, seed, n_boot) -> None
 
 
 def design_colors(designs: list[str]) -> dict[str, str]:
-    """A colour per design, in drawing order: the paper's designs keep theirs
-    (:data:`~.style.DESIGN_COLORS`), any other takes the next unused Okabe-Ito colour."""
-    spare = [c for c in OKABE_ITO if c not in DESIGN_COLORS.values()]
-    named = [d for d in DESIGN_COLORS if d in designs]
-    others = [d for d in designs if d not in DESIGN_COLORS]
-    colors = {d: DESIGN_COLORS[d] for d in named}
-    colors.update({d: spare[i % len(spare)] for i, d in enumerate(others)})
-    return colors
+    """A colour per design, the paper's designs first (in :data:`~.style.DESIGN_COLORS`'
+    order), then the others as given (:func:`~.style.design_styles`)."""
+    styles = design_styles(designs)
+    named = [d for d in DESIGN_COLORS if d in styles]
+    return {d: styles[d]["color"] for d in [*named, *(d for d in styles if d not in named)]}
 
 
 def design_markers(designs: list[str]) -> dict[str, str]:
-    """A marker per design: the paper's designs keep theirs (:data:`~.style.DESIGN_MARKERS`),
-    any other takes the next spare one, so lines stay apart in greyscale."""
-    others = [d for d in designs if d not in DESIGN_MARKERS]
-    markers = {d: DESIGN_MARKERS[d] for d in designs if d in DESIGN_MARKERS}
-    markers.update({d: SPARE_MARKERS[i % len(SPARE_MARKERS)] for i, d in enumerate(others)})
-    return markers
+    """A marker per design (:func:`~.style.design_styles`), so lines stay apart in greyscale."""
+    return {d: style["marker"] for d, style in design_styles(designs).items()}
 
 
 def plot_metric_vs_parameter(
