@@ -17,7 +17,8 @@ from torch import nn
 
 from .data import ModelData, Split
 from .protocol import TrainConfig, epoch_permutation, model_seeds
-from .training import ModelResult, build_model
+from .stack import build_model
+from .state import ModelResult
 
 __all__ = ["train_one"]
 

@@ -290,7 +290,7 @@ def test_fast_path_with_a_tied_layer_and_buffers_trains_as_alone() -> None:
 
 
 def test_swapped_parameters_are_restored_even_after_an_error() -> None:
-    from progfusion.models.training import _slots, _swapped
+    from progfusion.models.stack import _slots, _swapped
 
     model = _TiedLate()
     before = {n: t for n, t in model.named_parameters()}
@@ -616,19 +616,19 @@ def test_compiled_step_equals_eager_and_compiles_once_per_factory() -> None:
     """Early stopping with spread learning rates, so the stack shrinks (and the compiled
     step meets a new stack size); compiled kernels may round differently, so the
     metrics agree to 1e-9 relative here rather than bit for bit."""
-    from progfusion.models import training
+    from progfusion.models import stack
 
     spec, _, objective = CASES["latent-pro"]
     cfg = config(objective)
     data = data_for("latent-pro")
     eager = train_stack(spec.build, SEEDS, data, cfg, dtype=F64, lrs=SPREAD_LRS)
     assert len({r.steps for r in eager}) > 1  # models left the stack at different steps
-    before = len(training._COMPILED)
+    before = len(stack._COMPILED)
     for _ in range(2):  # the second call reuses the first call's compiled step
         compiled = train_stack(
             spec.build, SEEDS, data, cfg, dtype=F64, lrs=SPREAD_LRS, compile="default"
         )
-        assert len(training._COMPILED) == before + 1
+        assert len(stack._COMPILED) == before + 1
         for c, e in zip(compiled, eager, strict=True):
             assert (c.status, c.steps, c.best_step) == (e.status, e.steps, e.best_step)
             for name in ("val_loss", "test_loss", "test_metric"):
@@ -725,7 +725,7 @@ def test_keeping_rows_keeps_those_rows_of_every_per_model_field() -> None:
     recomputed for the smaller stack."""
     from dataclasses import fields
 
-    from progfusion.models import training
+    from progfusion.models import stack, state
     from progfusion.models.protocol import epoch_permutation
 
     spec, _, objective = CASES["latent-late"]
@@ -734,7 +734,7 @@ def test_keeping_rows_keeps_those_rows_of_every_per_model_field() -> None:
     params = (torch.randn(n, 3, 2, dtype=F64), torch.randn(n, 7, dtype=F64))
     lrs = [1e-3, 2e-3, 3e-3, 2e-3, 1e-3]
     cpu = torch.device("cpu")
-    models = training._stage(params, seeds, data, config(objective), lrs, device=cpu, dtype=F64)
+    models = state._stage(params, seeds, data, config(objective), lrs, device=cpu, dtype=F64)
     models.perm = epoch_permutation(models.order, 0, 128)
     models.m, models.v, models.best = (tuple(torch.randn_like(p) for p in params) for _ in range(3))
     models.best_loss = torch.randn(n, dtype=F64)
@@ -752,8 +752,8 @@ def test_keeping_rows_keeps_those_rows_of_every_per_model_field() -> None:
         assert _same(getattr(kept, name), expected), name
     assert torch.equal(kept.offsets, torch.tensor([[128], [256], [512]]))
     idx = torch.tensor([[0, 5, 127]]).expand(3, 3)  # (N, B) samples of each kept row
-    picked = training._gather(kept.train, kept.offsets + idx)  # model alive[r]'s samples
+    picked = stack._gather(kept.train, kept.offsets + idx)  # model alive[r]'s samples
     assert torch.equal(picked, models.train[rows][:, [0, 5, 127]])
     assert not kept.same_lr and models.keep(torch.tensor([0, 4])).same_lr
     with pytest.raises(TypeError, match="dict"):
-        training._rows({"not": "per-model"}, torch.tensor(rows))
+        state._rows({"not": "per-model"}, torch.tensor(rows))
