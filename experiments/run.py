@@ -361,7 +361,10 @@ def train_study(
     jobs = study_jobs(study)
     order = [job.job_id for job in jobs]
     fingerprint = study_fingerprint(study, table)
-    store = ResultsStore(Path(out) if out is not None else None, table, fingerprint, order)
+    columns = dict.fromkeys(name for job in jobs for name, _ in job.labels)
+    store = ResultsStore(
+        Path(out) if out is not None else None, table, fingerprint, order, columns=list(columns)
+    )
     shards = make_shards(jobs, chunk=chunk, device=device, compile=compile)
     reused = len(store.done().intersection(order))
     if progress and reused:  # reused work is said, not counted into the bar's rate

@@ -119,13 +119,25 @@ class ResultsStore:
     order
         Every ``job_id`` of the run, in table order: the table is sorted by it,
         so the same run always yields the same table, however it was interrupted.
+    columns
+        The label columns of the rows in table order (their union over the run's
+        jobs): the table's columns start with these, then the results in the order
+        training writes them, ``error`` last, whichever part file was written first.
     """
 
-    def __init__(self, out: Path | None, name: str, config: str, order: Sequence[str]) -> None:
+    def __init__(
+        self,
+        out: Path | None,
+        name: str,
+        config: str,
+        order: Sequence[str],
+        columns: Sequence[str] = (),
+    ) -> None:
         self.path = Path(out) / f"{name}.csv" if out is not None else None
         self.parts = Path(out) / f"{name}.parts" if out is not None else None
         self.config = config
         self.rank = {job_id: i for i, job_id in enumerate(order)}
+        self.columns = tuple(columns)
         self._memory: dict[str, str] = {}  # part name -> CSV text, when out is None
 
     def _part_frames(self) -> list[pd.DataFrame]:
@@ -133,10 +145,19 @@ class ResultsStore:
             return [_parse_part(self._memory[name], name) for name in sorted(self._memory)]
         return [_read_part_file(p) for p in sorted(self.parts.glob("part-*.csv"))]
 
+    def _ordered(self, table: pd.DataFrame) -> list[str]:
+        """The table's columns: labels in run order, results as training writes them, error."""
+        labels = [c for c in self.columns if c in table.columns]
+        rest = [c for c in table.columns if c not in labels and c != "error"]
+        return labels + rest + (["error"] if "error" in table.columns else [])
+
     def _read_parts(self) -> pd.DataFrame:
         frames = self._part_frames()
         if not frames:
             return pd.DataFrame()
+        # parts of trained models first: their columns (in the order training writes
+        # them) lead, whether or not a part of failed models was written before them
+        frames.sort(key=lambda frame: bool(frame["status"].eq("failed").any()))
         table = pd.concat(frames, ignore_index=True)
         table = table[(table["config"] == self.config) & table["job_id"].isin(self.rank)]
         # a model found in several parts (it failed, and a rerun retried it): a
@@ -174,6 +195,7 @@ class ResultsStore:
         if len(table):
             table = table.assign(_rank=table["job_id"].map(self.rank))
             table = table.sort_values("_rank").drop(columns="_rank").reset_index(drop=True)
+            table = table[self._ordered(table)]
         if self.path is not None:
             buf = io.StringIO()
             table.to_csv(buf, index=False)
