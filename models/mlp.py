@@ -40,7 +40,10 @@ __all__ = ["ModelSpec", "DESIGNS", "TASKS", "mlp_model"]
 
 Design = Literal["late", "early", "pro", "iterative"]
 Task = Literal["lattice", "latent"]
+#: The designs :class:`ModelSpec` builds (the study engine adds ``late-wide``).
 DESIGNS: tuple[str, ...] = ("late", "early", "pro", "iterative")
+#: The tasks :class:`ModelSpec` sizes its models for: ``lattice`` (Figure 4), ``latent``
+#: (Figures 7 and 8).
 TASKS: tuple[str, ...] = ("lattice", "latent")
 
 _LATTICE_IN = (33, 16)  # D + 1 = 33 lattice values, 16-entry position embedding

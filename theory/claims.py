@@ -26,6 +26,7 @@ from ._records import Claim, ClaimResult, Erratum
 
 __all__ = ["CLAIMS", "errata", "evaluate_claims"]
 
+#: Every claim of the appendix, in the order of the table (T, L, M, C).
 CLAIMS: list[Claim] = [
     *identity_claims.CLAIMS,
     *linear_claims.CLAIMS,
