@@ -51,9 +51,8 @@ log = logging.getLogger("mkdocs.plugins.progfusion_docs")
 # --------------------------------------------------------------------- MkDocs events
 
 
-def on_config(config):
-    api_shim()
-    return config
+def on_startup(command, dirty):
+    api_shim()  # before any plugin's on_config: mkdocstrings drops a search path not there
 
 
 def on_files(files, config):
