@@ -132,18 +132,20 @@ def test_every_public_name_has_a_docstring() -> None:
     assert hooks.undocumented(hooks.public_names()) == []
 
 
-def test_the_docstring_check_reads_comments_above_constants(tmp_path: Path) -> None:
+def test_the_griffe_extension_reads_comments_and_sphinx_roles(tmp_path: Path) -> None:
     griffe = pytest.importorskip("griffe", reason="griffe comes with the docs extra")
     package = tmp_path / "pkg"
     package.mkdir()
     (package / "__init__.py").write_text(
         '#: Documented by a comment.\nA = 1\nB = 2\nC = 3\n"""Documented by a string."""\n'
+        'def f():\n    """Calls :func:`~.mod.g` and :class:`pkg.K`."""\n'
     )
     extension = griffe.load_extensions(f"{DOCS / 'griffe_comments.py'}:CommentDocstrings")
     module = griffe.load("pkg", search_paths=[str(tmp_path)], extensions=extension)
     assert module["A"].docstring.value == "Documented by a comment."
     assert module["B"].docstring is None
     assert module["C"].docstring.value == "Documented by a string."
+    assert module["f"].docstring.value == "Calls `g` and `pkg.K`."  # Sphinx roles as code
 
 
 # --------------------------------------------------------------------- generated pages
