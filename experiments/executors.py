@@ -12,19 +12,34 @@ ignores SIGINT and SIGTERM (the main process decides what a signal means, see
 :data:`PARENT_POLL_S` of the parent's death, even a SIGKILL. (Polling
 ``os.getppid()`` works on every POSIX system, unlike Linux's ``PR_SET_PDEATHSIG``,
 which also fires when the thread that started the worker ends.)
+
+Nor does a pool leave named semaphores behind. Its queues hold five POSIX
+semaphores (the locks of its call and result queues, the call queue's size), which
+a spawned worker opens *by name* as it starts. multiprocessing unlinks the names
+only when the pool is collected or the process exits normally, so after a SIGKILL
+or an abandon (``os._exit``) its resource tracker, a process that outlives the run
+until the last worker has gone, found them and printed "There appear to be 5
+leaked semaphore objects to clean up at shutdown". Here every worker of a pool
+starts with the pool and says when it has opened them (:class:`_WorkerSetup`), a
+fraction of a second later; the names are then released (the open semaphores
+work on without them), and :func:`kill_workers` releases those of a pool whose
+workers are still starting.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import functools
 import multiprocessing
+import operator
 import os
 import signal
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from multiprocessing import context, synchronize, util
 from typing import Any
 
 import torch
@@ -34,6 +49,7 @@ __all__ = [
     "SchedulerUnreachable",
     "CONNECT_TIMEOUT_S",
     "PARENT_POLL_S",
+    "RELEASE_WAIT_S",
     "default_workers",
     "kill_workers",
     "make_executor",
@@ -45,6 +61,9 @@ PARENT_POLL_S = 0.25
 
 #: Seconds to wait for a Dask scheduler before giving up.
 CONNECT_TIMEOUT_S = 5
+
+#: Seconds :func:`kill_workers` waits for the pools' semaphore names to be released.
+RELEASE_WAIT_S = 1.0
 
 #: Every local pool made here and not yet shut down (their workers are killed on abandon).
 _POOLS: weakref.WeakSet[cf.ProcessPoolExecutor] = weakref.WeakSet()
@@ -61,6 +80,40 @@ def _init_worker(parent: int) -> None:
     for s in (signal.SIGINT, signal.SIGTERM):
         signal.signal(s, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+class _WorkerSetup:
+    """A pool's initializer: :func:`_init_worker`, and a worker's signal that it started.
+
+    A spawned worker unpickles its arguments in order: the pool's call and result
+    queues (opening their semaphores by name), then this initializer. Pickled, it
+    is ``itemgetter(1)((os.close(fd), partial(_init_worker, parent)))``: the worker
+    first closes its copy of ``fd``, the write end of the pool's ``started`` pipe
+    (importing nothing), then imports this module (and torch) to rebuild
+    :func:`_init_worker`. Once every worker has closed it (or died), the parent reads
+    EOF from the pipe: no worker will open the semaphores by name again.
+    """
+
+    def __init__(self, parent: int, started: int) -> None:
+        self.parent, self.started = parent, started
+
+    def __call__(self) -> None:  # in the parent only; a worker gets the partial
+        _init_worker(self.parent)
+
+    def __reduce__(self):
+        fd = context.get_spawning_popen().duplicate_for_child(self.started)  # same number there
+        setup = functools.partial(_init_worker, self.parent)
+        return operator.itemgetter(1), ((_Closed(fd), setup),)
+
+
+class _Closed:
+    """Pickles as ``os.close(fd)``: closes ``fd`` where it is unpickled."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def __reduce__(self):
+        return os.close, (self.fd,)
 
 
 def _watch_parent(parent: int) -> None:
@@ -88,14 +141,57 @@ def make_executor(workers: int, client: Any = None) -> cf.Executor | None:
         return client.get_executor(pure=False)
     if workers == 1:
         return None
-    pool = cf.ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(os.getpid(),),
-    )
-    _POOLS.add(pool)
+    started, started_w = os.pipe()
+    try:
+        pool = cf.ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_WorkerSetup(os.getpid(), started_w),
+        )
+        _POOLS.add(pool)
+        # every worker now, rather than one per submit (the pool's way under spawn), so
+        # that once they have started none will open the semaphores by name again
+        pool._launch_processes()
+    finally:
+        os.close(started_w)  # the workers have their copies
+    threading.Thread(
+        target=_release_when_started, args=(started, _named_semaphores(pool)), daemon=True
+    ).start()
     return pool
+
+
+def _named_semaphores(pool: cf.ProcessPoolExecutor) -> list[synchronize.SemLock]:
+    """The semaphores of a pool's call and result queues (named, under spawn)."""
+    queues = (pool._call_queue, pool._result_queue)
+    return [v for q in queues for v in vars(q).values() if isinstance(v, synchronize.SemLock)]
+
+
+def _release_when_started(started: int, semaphores: Sequence[synchronize.SemLock]) -> None:
+    """Release ``semaphores``' names once every worker has closed its end of ``started``.
+
+    (Nothing is written to the pipe: EOF means that each worker has opened the
+    semaphores, or died, which breaks the pool for good; no worker is started later.)
+    """
+    try:
+        while os.read(started, 1):
+            pass
+    finally:
+        os.close(started)
+    _release_names(semaphores)
+
+
+def _release_names(semaphores: Sequence[synchronize.SemLock]) -> None:
+    """Unlink the names of ``semaphores`` now and tell the resource tracker so.
+
+    Runs the cleanup multiprocessing registered for each of them at creation (a
+    ``util.Finalize``, otherwise run when the semaphore is collected or at a normal
+    exit); each runs once, whichever thread or exit calls it first.
+    """
+    ids = {id(s) for s in semaphores}
+    for finalizer in list(util._finalizer_registry.values()):
+        ref = getattr(finalizer, "_weakref", None)
+        if ref is not None and id(ref()) in ids:
+            finalizer()
 
 
 def _worker_processes(pool: cf.Executor) -> list:
@@ -107,14 +203,22 @@ def _worker_processes(pool: cf.Executor) -> list:
 def kill_workers() -> int:
     """SIGKILL every worker of every local pool still open; return how many were running.
 
-    For abandoning a run (a second Ctrl-C): a killed worker's shard is lost, the
-    rows already written are not.
+    For abandoning a run (SIGTERM, a second Ctrl-C) just before ``os._exit``: a
+    killed worker's shard is lost, the rows already written are not. The names of
+    the pools' semaphores are released too (those of a pool whose workers were
+    still starting), so that the resource tracker finds nothing left; that is done
+    in a helper thread given :data:`RELEASE_WAIT_S`, as the signal handler calling
+    this may have interrupted this thread inside the tracker's lock.
     """
-    killed = 0
+    killed, semaphores = 0, []
     for pool in list(_POOLS):
         for process in _worker_processes(pool):
             process.kill()
             killed += 1
+        semaphores += _named_semaphores(pool)
+    helper = threading.Thread(target=_release_names, args=(semaphores,), daemon=True)
+    helper.start()
+    helper.join(RELEASE_WAIT_S)
     return killed
 
 
@@ -127,10 +231,14 @@ class Executors:
     keep what they compiled), until :meth:`close`; after a round with a failure
     (perhaps a dead worker, which breaks a pool) it is shut down and replaced.
     Without ``keep`` every round gets a new executor. Calling the object returns
-    :meth:`get`'s executor.
+    :meth:`get`'s executor. ``where``: ``"here"`` (this process: shards are never
+    pickled), ``"pool"`` (local worker processes) or ``"dask"``.
     """
 
-    def __init__(self, make: Callable[[], cf.Executor | None], *, keep: bool = False) -> None:
+    def __init__(
+        self, make: Callable[[], cf.Executor | None], *, keep: bool = False, where: str = "pool"
+    ) -> None:
+        self.where = where
         self._make = make
         self._keep = keep
         self._kept: cf.Executor | None = None
@@ -170,7 +278,8 @@ def open_executors(workers: int, scheduler: str | None = None) -> Iterator[Execu
     replaced after a round in which a shard failed, and shut down at the end.
     """
     if scheduler is None:
-        executors = Executors(lambda: make_executor(workers), keep=True)
+        where = "here" if workers == 1 else "pool"
+        executors = Executors(lambda: make_executor(workers), keep=True, where=where)
         try:
             yield executors
         finally:
@@ -191,7 +300,7 @@ def open_executors(workers: int, scheduler: str | None = None) -> Iterator[Execu
             f"cannot reach the Dask scheduler at {scheduler}: {first_line}"
         ) from None
     try:
-        yield Executors(lambda: make_executor(workers, client))
+        yield Executors(lambda: make_executor(workers, client), where="dask")
     finally:
         client.close()
 
@@ -222,16 +331,24 @@ def _shutdown(executor: cf.Executor) -> None:
 
     ``cancel_futures`` is new in Python 3.9's Executor API; Dask's
     ``ClientExecutor.shutdown`` has only ``wait`` (and ``wait=False`` cancels).
-    A local pool's workers are then killed: the sweep releases a pool only when
-    none of its shards is still wanted (all collected, or the run interrupted),
-    and a worker left to finish a cancelled shard would keep the interpreter's
-    exit waiting for it.
+    A local pool's workers stop by themselves once idle: its manager thread, started
+    by the first submit, tells them. A pool never given a shard has no such thread,
+    and its workers (started with the pool) are killed here, or the interpreter's
+    exit would wait for them for ever. Workers that may be running a shard are not
+    killed: one killed while sending its result would leave the manager thread
+    waiting on half a message, and the exit with it. (Abandoning a run kills them,
+    :func:`kill_workers`, and then exits at once.)
     """
+    never_used = (
+        _worker_processes(executor)  # listed first: shutdown forgets them
+        if getattr(executor, "_executor_manager_thread", True) is None
+        else []
+    )
     try:
         executor.shutdown(wait=False, cancel_futures=True)
     except TypeError:
         executor.shutdown(wait=False)
-    for process in _worker_processes(executor):
+    for process in never_used:
         process.kill()
         process.join()
     if isinstance(executor, cf.ProcessPoolExecutor):
