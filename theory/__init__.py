@@ -6,13 +6,17 @@ The models, computed exactly:
 - :mod:`.identity`: the c = 0 identity, proved, and counterexamples;
 - :mod:`.linear`: effective matrices of early, late and pro fusion, block
   expansions, constraints, image dimensions, ranks;
-- :mod:`.multiplicative`: the pairwise-product network, its monomials by
-  multidegree, Jacobian dimensions of parts, feature and monomial counts.
+- :mod:`.product_net`: the pairwise-product network and its exact forward pass;
+- :mod:`.multiplicative`: its monomials by multidegree, Jacobian dimensions of
+  parts, feature and monomial counts.
 
 One module per appendix section holds that section's claims (quote, location),
 the functions that decide them and the errata those decisions find:
 :mod:`.identity_claims`, :mod:`.linear_claims`, :mod:`.multiplicative_claims`,
-:mod:`.counting_claims`. :mod:`.claims` runs them all and numbers the errata;
+:mod:`.counting_claims`. The linear section's are split by job: its claims
+(:mod:`.linear_claims`), the printed expressions (:mod:`.linear_paper`), the grid
+of sizes (:mod:`.linear_grid`) and the decisions (:mod:`.linear_decisions`).
+:mod:`.claims` runs them all and numbers the errata;
 :mod:`.render` draws the tables and is the ``progfusion theory`` command.
 
 This subpackage imports nothing else of ``progfusion`` (sympy and numpy only).
@@ -36,10 +40,9 @@ from .linear import (
     is_late_reachable,
     late_constraints,
 )
-from .linear_claims import compare_block_expansion, paper_block_expansion, paper_example_matrix
+from .linear_paper import compare_block_expansion, paper_block_expansion, paper_example_matrix
 from .multiplicative import (
     MonomialCounts,
-    ProductNet,
     jacobian_dimension,
     jacobian_dimensions,
     monomial_counts,
@@ -48,6 +51,7 @@ from .multiplicative import (
     support_by_multidegree,
     symbolic_absent,
 )
+from .product_net import ProductNet
 from .render import render_claims_table, render_counts_table, render_errata, update_readme
 
 __all__ = [

@@ -1,9 +1,9 @@
 """Appendix "Multiplicative Nonlinearity": claims M1-M6 and their errata.
 
-The product networks are built and differentiated by :mod:`.multiplicative`
-(monomials by multidegree, support propagation, Jacobian dimensions of parts);
-here each decision compares them with the text. The feature and parameter counts
-of the same section are in :mod:`.counting_claims`.
+The product networks are built by :mod:`.product_net` and analysed by
+:mod:`.multiplicative` (monomials by multidegree, support propagation, Jacobian
+dimensions of parts); here each decision compares them with the text. The
+feature and parameter counts of the same section are in :mod:`.counting_claims`.
 """
 
 from __future__ import annotations
