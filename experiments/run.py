@@ -286,6 +286,12 @@ def _window(executor: cf.Executor, n_shards: int) -> int:
     return max(1, workers if isinstance(workers, int) else n_shards)
 
 
+def _no_bar(progress: bool | None) -> bool | None:
+    """tqdm's ``disable`` for ``progress``: None lets tqdm decide (no bar unless its
+    stream, stderr, is a terminal; ``tqdm.auto``'s notebook widget always shows)."""
+    return None if progress is None else not progress
+
+
 def _result(future: cf.Future) -> list[dict[str, Any]] | BaseException:
     try:
         return future.result()
@@ -320,7 +326,7 @@ def train_study(
     scheduler: str | None = None,
     chunk: int = 128,
     compile: str | None = None,  # noqa: A002 (torch.compile's name, as users know it)
-    progress: bool = True,
+    progress: bool | None = None,
     table: str | None = None,
     executors: Executors | None = None,
 ) -> pd.DataFrame:
@@ -344,7 +350,10 @@ def train_study(
         this process); a Dask scheduler address instead of local processes; models
         per stack; a :func:`torch.compile` mode for the training step (None: eager).
     progress
-        Show a progress bar (models trained).
+        A progress bar of the models trained, on stderr: None (default) only when
+        stderr is a terminal (a redirected log gets no carriage-return lines; a
+        notebook shows its widget), True always, False never (nor the line saying
+        how many models an earlier run trained).
     table
         Name of the table file (default: ``study.name``).
     executors
@@ -367,7 +376,7 @@ def train_study(
     )
     shards = make_shards(jobs, chunk=chunk, device=device, compile=compile)
     reused = len(store.done().intersection(order))
-    if progress and reused:  # reused work is said, not counted into the bar's rate
+    if progress is not False and reused:  # reused work is said, not counted into the bar's rate
         where = f" in {out}" if out is not None else ""
         message = f"{table}: reusing {reused} of {len(jobs)} models already trained{where}"
         tqdm.write(message, file=sys.stderr)
@@ -380,7 +389,7 @@ def train_study(
 
     with tqdm(
         total=len(jobs), initial=reused, desc=f"{table}: models", unit="model",
-        disable=not progress or reused == len(jobs),
+        disable=True if reused == len(jobs) else _no_bar(progress),
     ) as bar:  # fmt: skip
         run_sweep(shards, store, executor_factory=executors, progress=update)
     return store.rebuild()

@@ -68,18 +68,20 @@ def comparison_rows(rows: list[tuple[str, str, str, str]], indent: int = 2) -> l
     ]
 
 
-def decide_theory(*, quiet: bool = False) -> None:
+def decide_theory(*, quiet: bool = False, progress: bool | None = None) -> None:
     """Decide every theory claim with a progress bar on stderr (one step per claim).
 
     The results are cached for the process, so the renderers that follow print at
-    once. The bar shows only on a terminal (tqdm's ``disable=None``) and not with
-    ``quiet``; the computations take about 15 s on one core.
+    once. The bar shows only on a terminal (tqdm's ``disable=None``), always with
+    ``progress=True`` (``--progress``), never with ``quiet`` or ``progress=False``;
+    the computations take about 15 s on one core.
     """
     from progfusion.theory import claims
     from tqdm.auto import tqdm
 
     keys = [c.key for c in claims.CLAIMS]
-    bar = tqdm(keys, desc="theory: deciding claims", unit="claim", disable=True if quiet else None)
+    disable = True if quiet or progress is False else (None if progress is None else False)
+    bar = tqdm(keys, desc="theory: deciding claims", unit="claim", disable=disable)
     for key in bar:
         bar.set_postfix_str(key)
         claims.evaluate_claims([key])
