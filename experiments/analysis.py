@@ -12,14 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .columns import noise_columns, step_columns
+from .columns import step_columns
 from .metrics import (
     MIN_PAIRS,
-    delta_auc,
-    effective_robustness,
     paired_comparison,
     percent_improvement,
-    robust_auc,
     summarise,
     win_indicators,
 )
@@ -30,13 +27,11 @@ __all__ = [
     "compare_by_step",
     "cell_summary",
     "design_comparison",
+    "higher_is_better",
     "improvement_row",
+    "ok_rows",
     "pairs",
     "improvement_summary",
-    "grid_improvement",
-    "steps_summary",
-    "robustness_pairs",
-    "width_summary",
     "ImprovementSummary",
 ]
 
@@ -46,15 +41,20 @@ def status_counts(table: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(v) for k, v in table["status"].value_counts().items()}
 
 
+def ok_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of models that trained to the end (status ``ok``): what statistics use."""
+    return table[table["status"] == "ok"]
+
+
 def pairs(
-    table: pd.DataFrame, value: str | Sequence[str], keys: Sequence[str], *, base="late", new="pro"
+    table: pd.DataFrame, value: str | Sequence[str], keys: Sequence[str], *, base: str, new: str
 ) -> pd.DataFrame:
     """Paired rows: one row per key (cell and trial) with ``<value>_<design>`` columns.
 
     Pairs where either model is not ``ok`` are dropped.
     """
     values = [value] if isinstance(value, str) else list(value)
-    ok = table[table["status"] == "ok"]
+    ok = ok_rows(table)
     a = ok[ok["design"] == base].set_index(list(keys))[values]
     b = ok[ok["design"] == new].set_index(list(keys))[values]
     # merge, not join: pandas 3 deprecates join's lsuffix/rsuffix (its `suffixes` is new in 3)
@@ -66,7 +66,7 @@ def pairs(
 
 @dataclass(frozen=True)
 class ImprovementSummary:
-    """Pro vs late over all paired trials (the paper: wins in close to 90%, +8% MSE)."""
+    """A design against a base design over paired trials, by their MSEs."""
 
     n_pairs: int
     win_fraction: float
@@ -76,10 +76,11 @@ class ImprovementSummary:
     wilcoxon_p: float
 
 
-def improvement_summary(late_mse: np.ndarray, pro_mse: np.ndarray) -> ImprovementSummary:
-    """Win fraction, mean percentage improvement (95% CI) and Wilcoxon p of paired MSEs."""
-    paired = paired_comparison(late_mse, pro_mse, higher_is_better=False, seed=BOOTSTRAP_SEED)
-    gain = summarise(percent_improvement(late_mse, pro_mse), seed=BOOTSTRAP_SEED)
+def improvement_summary(base_mse: np.ndarray, new_mse: np.ndarray) -> ImprovementSummary:
+    """Win fraction, mean percentage improvement (95% CI) and Wilcoxon p of paired MSEs
+    (shape [n] each) of a ``new`` design against a ``base`` one."""
+    paired = paired_comparison(base_mse, new_mse, higher_is_better=False, seed=BOOTSTRAP_SEED)
+    gain = summarise(percent_improvement(base_mse, new_mse), seed=BOOTSTRAP_SEED)
     return ImprovementSummary(
         n_pairs=paired.n,
         win_fraction=paired.win_fraction,
@@ -91,7 +92,7 @@ def improvement_summary(late_mse: np.ndarray, pro_mse: np.ndarray) -> Improvemen
 
 
 def cell_summary(
-    per_pair: pd.DataFrame, value: str, keys: Sequence[str] = ("eta", "sigma2"), *, center=0.0
+    per_pair: pd.DataFrame, value: str, keys: Sequence[str], *, center=0.0
 ) -> pd.DataFrame:
     """Per cell: the mean of ``value`` over its pairs, a 95% bootstrap interval and a sign.
 
@@ -136,96 +137,6 @@ def cell_summary(
     return pd.DataFrame(rows, columns=columns)
 
 
-def grid_improvement(table: pd.DataFrame) -> pd.DataFrame:
-    """Per (eta, sigma2) cell: pro over late, mean percent improvement and win fraction.
-
-    Columns as :func:`cell_summary` gives them, for ``improvement`` (sign against 0)
-    and ``win_fraction`` (ties count half; sign against 0.5), and ``n`` (pairs).
-    """
-    p = pairs(table, "test_mse", ["eta", "sigma2", "trial"])
-    p["improvement"] = percent_improvement(p["test_mse_late"], p["test_mse_pro"])
-    p["win_fraction"] = (p["test_mse_pro"] < p["test_mse_late"]) + 0.5 * (
-        p["test_mse_pro"] == p["test_mse_late"]
-    )
-    gain = cell_summary(p, "improvement")
-    wins = cell_summary(p, "win_fraction", center=0.5).drop(columns="n")
-    return gain.merge(wins, on=["eta", "sigma2"])
-
-
-def steps_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per recorded step: mean improvement (95% CI) and win fraction over all pairs."""
-    steps, cols = step_columns(table, "mse")
-    p = pairs(table, cols, ["eta", "sigma2", "trial"])
-    rows = []
-    for s, c in zip(steps, cols, strict=True):
-        late, pro = p[f"{c}_late"].to_numpy(), p[f"{c}_pro"].to_numpy()
-        summary = improvement_summary(late, pro)
-        rows.append(
-            {
-                "steps": s,
-                "mean_improvement": summary.mean_improvement,
-                "ci_low": summary.ci_low,
-                "ci_high": summary.ci_high,
-                "win_fraction": summary.win_fraction,
-                "n": summary.n_pairs,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def robustness_pairs(table: pd.DataFrame) -> pd.DataFrame:
-    """Per pair: Delta robust AUC of pro vs late, and pro's effective robustness.
-
-    Performance is ``-MSE`` (higher is better), so both are positive when pro is
-    the more robust design. Robust AUC is the trapezoid area over the actual noise
-    levels. Effective robustness is Taori et al.'s: pro's deviation from the
-    baseline trend (corrupted against clean ``-MSE``) fitted across the late-fusion
-    models of every pair in the table (all cells), integrated with the same
-    trapezoid (:func:`~.metrics.effective_robustness`); ``effective_robustness_late``
-    is late's own (its mean over the pairs is 0 by construction).
-    """
-    levels, cols = noise_columns(table)
-    p = pairs(table, cols, ["eta", "sigma2", "trial"])
-    late = -p[[f"{c}_late" for c in cols]].to_numpy()  # [pairs, L]
-    pro = -p[[f"{c}_pro" for c in cols]].to_numpy()
-    out = p[["eta", "sigma2", "trial"]].copy()
-    empty = np.array([])
-    out["delta_auc"] = np.atleast_1d(delta_auc(levels, pro, late)) if len(p) else empty
-    out["effective_robustness"] = (
-        np.atleast_1d(effective_robustness(levels, pro, late)) if len(p) else empty
-    )
-    out["effective_robustness_late"] = (
-        np.atleast_1d(effective_robustness(levels, late, late)) if len(p) else empty
-    )
-    return out
-
-
-def model_robust_auc(table: pd.DataFrame) -> np.ndarray:
-    """Robust AUC of ``-MSE`` over the noise levels, per row (NaN where not ok)."""
-    levels, cols = noise_columns(table)
-    return np.asarray(robust_auc(levels, -table[cols].to_numpy(dtype=float)))
-
-
-def width_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Figure 4: per panel, width and design, mean test accuracy with its 95% CI."""
-    ok = table[table["status"] == "ok"]
-    rows = []
-    for (panel, width, design), g in ok.groupby(["panel", "width", "design"]):
-        s = summarise(g["test_accuracy"].to_numpy(), seed=BOOTSTRAP_SEED)
-        rows.append(
-            {
-                "panel": panel,
-                "width": int(width),
-                "design": design,
-                "n": s.n,
-                "mean": s.mean,
-                "ci_low": s.ci_low,
-                "ci_high": s.ci_high,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
 def design_comparison(
     table: pd.DataFrame, keys: Sequence[str], metric: str, *, base: str | None = None
 ) -> pd.DataFrame:
@@ -245,7 +156,7 @@ def design_comparison(
     if column not in table:
         shown = ", ".join(c for c in table.columns if c.startswith("test_"))
         raise ValueError(f"metric {metric!r}: the table has no {column} column (it has {shown})")
-    ok = table[table["status"] == "ok"]
+    ok = ok_rows(table)
     designs = list(dict.fromkeys(table["design"]))
     base = base or designs[0]
     better = higher_is_better(metric)

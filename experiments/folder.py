@@ -9,7 +9,7 @@ The folder's ``run.json`` holds
   folder's results (:func:`discard_results`). More trials of the same
   configuration are not another configuration: they extend the tables;
 - ``runs``: one entry per command, appended, never rewritten by a later command
-  (its command line, options, versions, device and wall time per figure).
+  (its command line, options, versions, device and wall time per table).
 
 :func:`prepare_folder` also checks, before any training, that ``out`` is a folder
 (or can be made one), that a file can be written there (a probe file is written
@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,8 @@ __all__ = ["RECORD", "FolderError", "append_run", "discard_results", "prepare_fo
 
 #: The record's file name inside ``--out``.
 RECORD = "run.json"
-#: Files written beside the tables of a results folder, besides each table's own.
-_OTHER_RESULTS = ("figure8.csv", "figure8.png", "figure8.pdf", "REPORT.md", RECORD)
+#: The files of each table ``<name>``: its parts, the table, its images and its study.
+_TABLE_FILES = ("csv", "png", "pdf", "toml")
 
 
 class FolderError(ValueError):
@@ -77,13 +78,16 @@ def _describe(config: dict[str, Any], keys: list[str]) -> str:
     return ", ".join(f"{k} {config.get(k, '(none)')}" for k in keys)
 
 
-def prepare_folder(out: Path, configuration: dict[str, Any], *, force: bool = False) -> None:
+def prepare_folder(
+    out: Path, configuration: dict[str, Any], *, force: bool = False, also: Sequence[str] = ()
+) -> None:
     """Make ``out`` ready for results of ``configuration`` (JSON-serialisable), or refuse.
 
     Raises :class:`FolderError` when ``out`` is a file or not writable, when one of
     its part files is damaged, or when it holds results of another configuration
     and ``force`` is false. With ``force``, the other configuration's results are
-    discarded first. On return ``out`` records ``configuration``.
+    discarded first (:func:`discard_results`, with the files ``also`` names). On
+    return ``out`` records ``configuration``.
     """
     out = Path(out)
     _check_writable(out)
@@ -99,7 +103,7 @@ def prepare_folder(out: Path, configuration: dict[str, Any], *, force: bool = Fa
                 f"--out {out} holds results of {_describe(held, keys)}; this command's are "
                 f"{_describe(configuration, keys)}: use another --out, or --force to discard them"
             )
-        discard_results(out)
+        discard_results(out, also)
         record = {}
     try:
         check_parts(out)
@@ -109,20 +113,21 @@ def prepare_folder(out: Path, configuration: dict[str, Any], *, force: bool = Fa
         _write(out, {"configuration": configuration, "runs": record.get("runs", [])})
 
 
-def discard_results(out: Path) -> None:
-    """Delete what runs wrote into ``out``: each table with its parts and images, and the record.
+def discard_results(out: Path, also: Sequence[str] = ()) -> None:
+    """Delete what runs wrote into ``out``: each table with its parts, images and study,
+    the record, and the files named in ``also`` (what a caller writes beside the tables).
 
-    A table is any ``<name>.parts`` folder with ``<name>.csv``, ``.png`` and ``.pdf``
-    beside it; Figure 8's files, ``REPORT.md`` and ``run.json`` go too. Nothing else
-    in the folder is touched (a study file kept there stays).
+    A table is any ``<name>.parts`` folder, with ``<name>.csv``, ``.png``, ``.pdf`` and
+    ``.toml`` beside it. Nothing else in the folder is touched (a study file of another
+    name kept there stays).
     """
     out = Path(out)
     for parts in out.glob("*.parts"):
         name = parts.name.removesuffix(".parts")
         shutil.rmtree(parts)
-        for ext in ("csv", "png", "pdf"):
+        for ext in _TABLE_FILES:
             (out / f"{name}.{ext}").unlink(missing_ok=True)
-    for name in _OTHER_RESULTS:
+    for name in (*also, RECORD):
         (out / name).unlink(missing_ok=True)
 
 

@@ -27,12 +27,16 @@ import numpy as np
 
 __all__ = [
     "BOOTSTRAP_SEED",
+    "ROOT_SEED",
     "data_seed",
     "derive_seed",
     "model_seed",
     "noise_seed",
     "split_seeds",
 ]
+
+#: The root seed of a study, a command or a figure when none is given.
+ROOT_SEED = 0
 
 #: Seed of every bootstrap interval printed or written from a table.
 BOOTSTRAP_SEED = 0

@@ -34,6 +34,7 @@ from progfusion.models.protocol import TrainConfig
 from .columns import RESULT_COLUMNS
 from .designs import DesignRef, accepts, bound_params, design_label, factory_of, factory_params
 from .scores import SCORES, ScoreRef, score_function, score_name
+from .seeds import ROOT_SEED
 from .tasks import Task
 
 __all__ = ["Cell", "MAX_MODELS", "Protocol", "Study", "PROTOCOLS"]
@@ -184,7 +185,7 @@ class Study:
     grid: Mapping[str, Any] = field(default_factory=dict)
     protocol: Protocol = field(default_factory=Protocol)
     trials: int = 10
-    seed: int = 0
+    seed: int = ROOT_SEED
     noise_levels: tuple[float, ...] = ()
     labels: Mapping[str, Any] = field(default_factory=dict)
     design_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)

@@ -21,11 +21,14 @@ The command line's ``progfusion study`` is this function with ``errors="record"`
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from .analysis import design_comparison, higher_is_better, status_counts
+from .columns import metric_of
 from .executors import Executors
 from .failures import StudyError
 from .folder import prepare_folder
@@ -35,9 +38,9 @@ from .record import finish_record, start_record, versions
 from .run import study_fingerprint, train_study
 from .store import atomic_write_text
 from .study import Study
-from .studyfile import study_to_toml
+from .studyfile import load_study, study_to_toml
 
-__all__ = ["ERRORS", "run_study", "study_configuration"]
+__all__ = ["ERRORS", "comparison_lines", "run_study", "run_study_file", "study_configuration"]
 
 #: What ``run_study`` does with failed models.
 ERRORS = ("raise", "record")
@@ -158,3 +161,59 @@ def _claim(folder: Path, study: Study, table: str, *, device: str, force: bool, 
         folder, command=command, device=device, root_seed=study.seed,
         study=table, protocol=study.protocol.name,
     )  # fmt: skip
+
+
+def run_study_file(
+    path: str | Path,
+    out: str | Path,
+    *,
+    trials: int | None = None,
+    seed: int | None = None,
+    echo: Callable[[str], None] = print,
+    **options: Any,
+) -> pd.DataFrame:
+    """``progfusion study FILE``: train the study file's study into ``out`` and print a summary.
+
+    ``trials``, ``seed``: override the file's. ``options``: :func:`run_study`'s
+    (device, workers, ...); failed models are kept as rows (``errors="record"``).
+    Writes ``<out>/<name>.csv``, ``<name>.toml`` (the study as run) and ``run.json``;
+    prints the models by status, each design's mean test metric against the first
+    design's, and each design's failures. A ValueError names what is wrong with the
+    file or a design.
+    """
+    study = load_study(path)
+    study = study.with_(trials=trials or study.trials, seed=study.seed if seed is None else seed)
+    start = time.perf_counter()
+    table = run_study(study, out, errors="record", **options)
+    seconds = time.perf_counter() - start
+    echo(f"study {study.name}: {len(table)} models ({status_counts(table)}) in {seconds:.1f} s")
+    for line in comparison_lines(table, [*study.grid, "trial"], metric_of(study.task.objective)):
+        echo(line)
+    echo(f"wrote {Path(out) / (study.name + '.csv')} and {study.name}.toml")
+    return table
+
+
+def comparison_lines(table: pd.DataFrame, keys: Sequence[str], metric: str) -> list[str]:
+    """Per design: its mean test metric, its comparison with the first design, its failures."""
+    lines = []
+    better = "higher" if higher_is_better(metric) else "lower"
+    for r in design_comparison(table, keys, metric).itertuples():
+        line = f"  {r.design:<12} no model finished"
+        if r.n:
+            line = (
+                f"  {r.design:<12} test {metric} {r.mean:.4g} [{r.ci_low:.4g}, {r.ci_high:.4g}] "
+                f"n={r.n}"
+            )
+        pairs = getattr(r, "pairs", float("nan"))  # NaN for the reference design
+        if pairs == pairs and pairs > 0:
+            line += (
+                f"; {better} than {table['design'].iloc[0]} in {100 * r.win_fraction:.0f}% of "
+                f"{int(pairs)} pairs, mean gain {r.mean_gain:+.4g} "
+                f"[{r.gain_low:+.4g}, {r.gain_high:+.4g}]"
+            )
+        if r.failed or r.diverged:
+            line += f"; {r.failed} failed, {r.diverged} diverged"
+        if r.failed:
+            line += f" (first error: {r.first_error})"
+        lines.append(line)
+    return lines

@@ -7,6 +7,7 @@ A study file, field by field (all but ``name`` and ``task`` may be left out)::
     trials = 5
     seed = 0
     noise_levels = [0.0, 0.5, 1.0]  # test-time corruption (optional)
+    metrics = ["mae", "r2"]         # extra test metrics (optional; see .scores)
 
     [task]                          # "latent", "lattice" or "module:Class" / "file.py:Class"
     name = "latent"
@@ -28,8 +29,6 @@ A study file, field by field (all but ``name`` and ``task`` may be left out)::
 
     [labels]                        # constant columns (optional)
     figure = "7"
-
-    metrics = ["mae", "r2"]         # extra test metrics (optional; see .scores)
 
     [design_params.pro]             # one design's own parameters (optional)
     R = 3

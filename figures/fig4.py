@@ -9,19 +9,27 @@ seed, so their comparison is paired.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from pathlib import Path
-
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from progfusion.experiments import LatticeTask, Protocol, Study
-from progfusion.experiments.analysis import width_summary
+from progfusion.experiments.analysis import ok_rows, pairs
+from progfusion.experiments.metrics import summarise
+from progfusion.experiments.seeds import BOOTSTRAP_SEED
 
+from .figure import Figure, Tables
 from .plots import plot_accuracy_vs_width
 from .readout import too_few
 from .style import GOLDEN_RATIO, PAPER, TEXT_WIDTH_IN, panel_grid, use_style
+from .verdicts import EmpiricalClaim, claim, direction
 
-__all__ = ["SIZES", "study", "draw", "summary_lines", "PANELS"]
+__all__ = ["FIGURE", "PANELS", "SIZES", "TABLE", "width_summary"]
+
+#: Its table.
+TABLE = "figure4"
+#: Every comparison is against late fusion.
+BASE = "late"
+MATCH_MARGIN = 0.01  # "late matches early": within one accuracy point
 
 PANELS = {"a": "linear head (two-layer MLP)", "b": "head with a hidden layer"}
 
@@ -60,45 +68,40 @@ SIZES: dict[str, Study] = {
 }
 
 
-def study(
-    size: str = "quick",
-    *,
-    seed: int = 0,
-    protocol: str = "early-stopping",
-    trials: int | None = None,
-) -> Study:
-    """Figure 4's study at ``size`` (``tiny``, ``quick``, ``paper``) with these settings."""
-    base = SIZES[size]
-    return base.with_(
-        seed=seed,
-        protocol=replace(base.protocol, name=protocol),
-        trials=trials or base.trials,
-    )
+def width_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per panel, width and design, mean test accuracy with its 95% CI (ok models)."""
+    rows = []
+    for (panel, width, design), g in ok_rows(table).groupby(["panel", "width", "design"]):
+        s = summarise(g["test_accuracy"].to_numpy(), seed=BOOTSTRAP_SEED)
+        rows.append(
+            {
+                "panel": panel,
+                "width": int(width),
+                "design": design,
+                "n": s.n,
+                "mean": s.mean,
+                "ci_low": s.ci_low,
+                "ci_high": s.ci_high,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
-def draw(
-    table: pd.DataFrame, out: Path | None = None, *, width_in: float = TEXT_WIDTH_IN
-) -> plt.Figure:
-    """Draw both panels from the table; save PNG and PDF into ``out`` if given.
-
-    ``width_in``: the figure's width in inches; narrower than two panels, they stack.
-    """
-    ok = table[table["status"] == "ok"]
+def draw(tables: Tables, *, style=PAPER, width_in: float = TEXT_WIDTH_IN) -> plt.Figure:
+    """Both panels from the table; narrower than two panels (``width_in``, inches), they stack."""
+    ok = ok_rows(tables[TABLE])
     nrows, ncols, size = panel_grid(2, width_in=width_in, height_ratio=1 / GOLDEN_RATIO)
-    with use_style(PAPER):
+    with use_style(style):
         fig, axes = plt.subplots(nrows, ncols, figsize=size, sharey=True, squeeze=False)
         for ax, (panel, title) in zip(axes.flat, PANELS.items(), strict=True):
             rows = ok[ok["panel"] == panel]
             if len(rows):
                 plot_accuracy_vs_width(ax, table=rows, majority=float(rows["majority"].mean()))
             ax.set_title(f"({panel}) {title}")
-        if out is not None:
-            for ext in ("png", "pdf"):
-                fig.savefig(Path(out) / f"figure4.{ext}")
     return fig
 
 
-def summary_lines(table: pd.DataFrame) -> list[str]:
+def summary(tables: Tables) -> list[str]:
     """Mean test accuracy per panel, width and design, beside n and the majority class.
 
     Each panel: a header naming what to read the numbers against (the majority-class
@@ -107,8 +110,9 @@ def summary_lines(table: pd.DataFrame) -> list[str]:
     width with each design's mean and 95% interval (or, with fewer than 5 trials, a
     warning instead of the intervals). At most 80 columns.
     """
+    table = tables[TABLE]
     s = width_summary(table)
-    ok = table[table["status"] == "ok"]
+    ok = ok_rows(table)
     lines = []
     for panel, g in s.groupby("panel"):
         designs = list(dict.fromkeys(g["design"]))
@@ -135,3 +139,114 @@ def _accuracy_cell(row) -> str:
     if too_few(int(row["n"])):
         return f"{row['mean']:.3f}"
     return f"{row['mean']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
+
+
+def _gaps(rows: pd.DataFrame, new: str) -> pd.DataFrame:
+    """Accuracy ``new - late`` per trial (rows) and width (columns, ascending); complete trials."""
+    p = pairs(rows, "test_accuracy", ["width", "trial"], base=BASE, new=new)
+    p["gap"] = p[f"test_accuracy_{new}"] - p[f"test_accuracy_{BASE}"]
+    wide = p.pivot(index="trial", columns="width", values="gap")
+    return wide.sort_index(axis=1).dropna()
+
+
+def _slope(gaps: pd.DataFrame) -> np.ndarray:
+    """Per trial: least-squares slope of the gap against log2(width) (gap per doubling)."""
+    if gaps.shape[1] < 2:
+        return np.array([])
+    x = np.log2(gaps.columns.to_numpy(dtype=float))  # [W]
+    x = x - x.mean()
+    y = gaps.to_numpy()  # [trials, W]
+    return (y - y.mean(axis=1, keepdims=True)) @ x / (x @ x)
+
+
+def _ends(gaps: pd.DataFrame, how=lambda g: g) -> np.ndarray:
+    """Per trial: (transformed) gap at the smallest width minus at the largest."""
+    if gaps.shape[1] < 2:
+        return np.array([])
+    return (how(gaps.iloc[:, 0]) - how(gaps.iloc[:, -1])).to_numpy()
+
+
+_EARLY = "early fusion is more effective than late fusion when the hidden layers are smaller"
+_PRO = (
+    "the effect of progressive fusion is larger when the feature layers input to late "
+    "fusion is smaller"
+)
+_SHRINK = (
+    "the gap between the pro-fusion model and late fusion model reduces as the size of "
+    "the hidden representation increases"
+)
+_MATCH = (
+    "for a large enough hidden representation, the performance of late fusion matches "
+    "that of early fusion"
+)
+
+
+def table_claims(table: pd.DataFrame) -> list[EmpiricalClaim]:
+    """The paper's statements about Figure 4, per panel (paired by trial).
+
+    A sentence that compares widths is measured across widths; a sentence that reads
+    two ways gets one row per reading (marked "reading 1/2" in the effect).
+    """
+    claims = []
+    for panel in sorted(table["panel"].unique()):
+        rows = table[table["panel"] == panel]
+        widths = sorted(rows["width"].unique())
+        small, large = widths[0], widths[-1]
+        early, pro = _gaps(rows, "early"), _gaps(rows, "pro")
+        at = {w: early[w] if w in early else [] for w in (small, large)}
+        tag = f"4{panel}"
+        ends = f"(at d = {small}) - (at d = {large})"
+        claims += [
+            claim(tag, _EARLY, f"reading 1: accuracy early - late at d = {small}", direction(),
+                   at[small]),
+            claim(tag, _EARLY, f"reading 2, across widths: early - late {ends}", direction(),
+                   _ends(early)),
+            claim(tag, _PRO, f"reading 1, across widths: pro - late {ends}", direction(),
+                   _ends(pro)),
+            claim(tag, _PRO, "reading 2, over all widths: -(slope of pro - late per doubling "
+                   "of d)", direction(), -_slope(pro)),
+            claim(tag, _SHRINK, f"reading 1, signed gap: pro - late {ends}", direction(),
+                   _ends(pro)),
+            claim(tag, _SHRINK, f"reading 2, size of the gap: |pro - late| {ends}", direction(),
+                   _ends(pro, np.abs)),
+            claim(tag, _MATCH, f"accuracy early - late at d = {large}",
+                   (-MATCH_MARGIN, MATCH_MARGIN), at[large]),
+        ]  # fmt: skip
+    return claims
+
+
+
+
+def claims(tables: Tables) -> list[EmpiricalClaim]:
+    return table_claims(tables[TABLE])
+
+
+def readme(tables: Tables) -> list[str]:
+    """The README's rows for Figure 4: each design's accuracy at the smallest and largest d."""
+    summary = width_summary(tables[TABLE])
+    rows = []
+    for panel, g in summary.groupby("panel"):
+        small, large = g["width"].min(), g["width"].max()
+        mean = g.set_index(["design", "width"])["mean"]
+        cells = ", ".join(
+            f"{d} {mean[d, small]:.2f} / {mean[d, large]:.2f}" for d in dict.fromkeys(g["design"])
+        )
+        rows.append(
+            f"| Figure 4 ({panel}), d = {small} / {large}: accuracy | gap shrinks, late matches "
+            f"early | {cells} |"
+        )
+    return rows
+
+
+FIGURE = Figure(
+    name="4",
+    title="Figure 4: accuracy against hidden width",
+    sizes={size: {TABLE: study} for size, study in SIZES.items()},
+    metric="test_accuracy",
+    follows_protocol=(TABLE,),
+    draw=draw,
+    summary=summary,
+    claims=claims,
+    bands=f'"matches" is within {MATCH_MARGIN * 100:g} accuracy point',
+    readme=readme,
+)

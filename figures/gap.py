@@ -13,22 +13,34 @@ the capacity control). Three kinds of study, each a :class:`Study`:
   context form), late against pro only, under early stopping, on a smaller grid with
   fewer trials (:data:`FACTOR_GRID`, :data:`FACTOR_TRIALS`).
 
-:mod:`.gap_table` turns the tables into one row per setting with its verdicts and
-the generated answer; :func:`draw` plots them.
+The tables become one row per *setting* (a fixed number of steps, 7(a)'s early
+stopping, or one value of one factor) with, for each paired comparison
+(:data:`COMPARISONS`), the win fraction and the mean percentage MSE improvement with
+their 95% intervals and three verdicts by the report's rule
+(:func:`~.verdicts.verdict`): the win fraction against "close to 90%"
+(:data:`~.fig7.WIN_BAND`), the mean improvement against "8%"
+(:data:`~.fig7.IMPROVEMENT_BAND`), and its direction (above 0).
+:func:`answer` writes the sentence from that table alone; :func:`draw` plots it.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
 from progfusion.experiments import LatentTask, Protocol, Study
+from progfusion.experiments.analysis import compare_by_step, compare_designs
+from progfusion.experiments.store import atomic_write_text
 
-from .fig7_8 import GRID_PAPER
+from . import fig7
+from .fig7 import GRID_PAPER, IMPROVEMENT_BAND, WIN_BAND
+from .figure import Figure, Tables
 from .plots import DESIGN_LABELS, design_colors
 from .style import PAPER, TEXT_WIDTH_IN, figsize, use_style
-from .verdicts import IMPROVEMENT_BAND, WIN_BAND
+from .verdicts import direction, verdict
 
 __all__ = [
     "COMPARISONS",
@@ -36,11 +48,17 @@ __all__ = [
     "FACTORS",
     "FACTOR_GRID",
     "FACTOR_TRIALS",
+    "FIGURE",
     "GAP_STEPS",
     "SIZES",
+    "answer",
     "draw",
-    "gap_studies",
+    "gap_form",
+    "gap_markdown",
+    "markdown_table",
+    "settings_table",
 ]
+
 
 #: Designs of the steps and stopping studies; the factor studies train the first two.
 DESIGNS = ("late", "pro", "iterative", "late-wide")
@@ -129,19 +147,6 @@ SIZES: dict[str, dict[str, Study]] = {
 }
 
 
-def gap_studies(size: str = "quick", *, seed: int = 0, trials: int | None = None) -> dict:
-    """The gap studies at ``size`` (``tiny``, ``quick``, ``cpu``, ``paper``), by table name.
-
-    ``trials``: per cell for every study (default: each study's own).
-    """
-    if size not in SIZES:
-        raise ValueError(f"size must be one of {', '.join(SIZES)}, got {size!r}")
-    return {
-        name: study.with_(seed=seed, trials=trials or study.trials)
-        for name, study in SIZES[size].items()
-    }
-
-
 def _band(ax, band: tuple[float, float], scale: float = 1.0) -> None:
     lo, hi = band
     ax.axhspan(lo * scale, hi * scale, color="0.85", zorder=0, label="paper's band")
@@ -164,18 +169,19 @@ def _lines(ax, by_step: pd.DataFrame, value: str, low: str, high: str, scale: fl
     ax.set_xlabel("training steps (fixed)")
 
 
-def draw(settings: pd.DataFrame, out: Path | None = None) -> plt.Figure:
-    """The gap figure from the settings table (:func:`.gap_table.settings_table`).
+def draw(tables: Tables, *, style=PAPER, width_in: float = TEXT_WIDTH_IN * 1.4) -> plt.Figure:
+    """The gap figure from the settings table (:func:`settings_table`).
 
     (a) win fraction and (b) mean MSE improvement against late fusion, 95% intervals,
     against fixed training steps, per design; the paper's bands shaded. (c) pro vs
     late in every other setting (early stopping, factors), with its interval.
     """
+    settings = tables[SETTINGS]
     by_step = settings[settings["study"] == "gap-steps"]
     others = settings[(settings["study"] != "gap-steps") & (settings["new"] == "pro")]
     others = others[others["base"] == "late"]
-    with use_style(PAPER):
-        fig, axes = plt.subplots(1, 3, figsize=figsize(width_in=TEXT_WIDTH_IN * 1.4, ncols=3))
+    with use_style(style):
+        fig, axes = plt.subplots(1, 3, figsize=figsize(width_in=width_in, ncols=3))
         _band(axes[0], WIN_BAND, 100.0)
         _lines(axes[0], by_step, "win_fraction", "win_low", "win_high", 100.0)
         axes[0].set_ylabel("wins against late (%)")
@@ -197,7 +203,249 @@ def draw(settings: pd.DataFrame, out: Path | None = None) -> plt.Figure:
         ax.invert_yaxis()
         ax.set_xlabel("pro vs late: mean MSE improvement (%)")
         ax.set_title("(c) early stopping and factors")
-        if out is not None:
-            for ext in ("png", "pdf"):
-                fig.savefig(Path(out) / f"gap.{ext}")
     return fig
+
+
+_KEYS = list(fig7.PAIR_KEYS)
+_REPRODUCED = "reproduced"
+
+
+def _show(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _with_verdicts(rows: pd.DataFrame) -> pd.DataFrame:
+    rows = rows.copy()
+    rows["win_verdict"] = [verdict(r.win_low, r.win_high, WIN_BAND, r.n) for r in rows.itertuples()]
+    rows["improvement_verdict"] = [
+        verdict(r.ci_low, r.ci_high, IMPROVEMENT_BAND, r.n) for r in rows.itertuples()
+    ]
+    rows["direction_verdict"] = [
+        verdict(r.ci_low, r.ci_high, direction(), r.n) for r in rows.itertuples()
+    ]
+    return rows
+
+
+def settings_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every setting of the gap tables (by table name) with its comparisons and verdicts.
+
+    Columns: ``study``, ``setting`` (its label), ``factor``, ``value``, ``new``,
+    ``base``, ``n`` (pairs), ``win_fraction``, ``win_low``, ``win_high`` (0..1),
+    ``mean_improvement``, ``ci_low``, ``ci_high`` (percent), ``wilcoxon_p``, and
+    ``win_verdict``, ``improvement_verdict``, ``direction_verdict``.
+    """
+    frames = []
+    if "gap-steps" in tables:
+        by_step = compare_by_step(tables["gap-steps"], _KEYS, COMPARISONS)
+        by_step = by_step.assign(
+            study="gap-steps",
+            factor="steps",
+            value=by_step["steps"],
+            setting=[f"fixed, {s:,} steps" for s in by_step["steps"]],
+        )
+        frames.append(by_step.drop(columns="steps"))
+    if "gap-stopping" in tables:
+        rows = compare_designs(tables["gap-stopping"], _KEYS, COMPARISONS)
+        frames.append(
+            rows.assign(
+                study="gap-stopping",
+                factor="protocol",
+                value="early-stopping",
+                setting="early stopping (7(a))",
+            )  # fmt: skip
+        )
+    for factor in FACTORS:
+        name = _table(factor)
+        if name not in tables:
+            continue
+        table = tables[name]
+        for value in dict.fromkeys(table[factor]):
+            rows = compare_designs(table[table[factor] == value], _KEYS, COMPARISONS)
+            frames.append(
+                rows.assign(
+                    study=name, factor=factor, value=value, setting=f"{factor} = {_show(value)}"
+                )  # fmt: skip
+            )
+    if not frames:
+        raise ValueError("tables: no gap table (gap-steps, gap-stopping or gap-<factor>)")
+    table = pd.concat(frames, ignore_index=True)
+    lead = ["study", "setting", "factor", "value", "new", "base"]
+    table = table[lead + [c for c in table.columns if c not in lead]]
+    return _with_verdicts(table)
+
+
+def _pct(x: float) -> str:
+    return "n/a" if not math.isfinite(x) else f"{100 * x:.1f}%"
+
+
+def _signed(x: float) -> str:
+    return "n/a" if not math.isfinite(x) else f"{x:+.2f}%"
+
+
+def _survival(settings: pd.DataFrame, base: str) -> str | None:
+    rows = settings[(settings["study"] == "gap-stopping") & (settings["new"] == "pro")]
+    rows = rows[rows["base"] == base]
+    if not len(rows):
+        return None
+    r = rows.iloc[0]
+    word = {
+        "reproduced": "survives",
+        "not reproduced": "does not survive",
+        "inconclusive": "is undecided",
+    }[r["direction_verdict"]]
+    return (
+        f"{word} against {base} fusion ({_signed(r['mean_improvement'])} "
+        f"[{_signed(r['ci_low'])}, {_signed(r['ci_high'])}], wins {_pct(r['win_fraction'])} "
+        f"of {int(r['n'])} pairs)"
+    )
+
+
+def answer(settings: pd.DataFrame) -> str:
+    """One sentence, generated from ``settings`` (:func:`settings_table`).
+
+    It names the settings whose pro-vs-late win fraction and mean improvement are
+    both *reproduced* against the paper's bands (or says none is, naming the closest),
+    and says whether pro-fusion's gain survives against late-wide and iterative
+    fusion under 7(a)'s protocol (its direction verdict against each).
+    """
+    pro = settings[(settings["new"] == "pro") & (settings["base"] == "late")]
+    both = pro[(pro["win_verdict"] == _REPRODUCED) & (pro["improvement_verdict"] == _REPRODUCED)]
+    if len(both):
+        first = (
+            f"Of {len(pro)} settings, {len(both)} reproduce{'s' if len(both) == 1 else ''} "
+            f'both "close to 90%" and "8%" for pro- against late fusion: '
+            f"{', '.join(both['setting'])}"
+        )
+    elif len(pro):
+        closest = pro.loc[(pro["mean_improvement"] - fig7.PAPER_MEAN_IMPROVEMENT).abs().idxmin()]
+        first = (
+            f'None of the {len(pro)} settings reproduces both "close to 90%" and "8%" for '
+            f"pro- against late fusion (closest: {closest['setting']}, wins "
+            f"{_pct(closest['win_fraction'])}, {_signed(closest['mean_improvement'])})"
+        )
+    else:
+        first = "No setting compares pro- with late fusion"
+    survivals = [s for s in (_survival(settings, b) for b in ("late-wide", "iterative")) if s]
+    if not survivals:
+        return first + "; no early-stopping table compares pro-fusion with late-wide or iterative."
+    return (
+        first + "; under 7(a)'s early stopping, pro-fusion's gain " + " and ".join(survivals) + "."
+    )
+
+
+def markdown_table(settings: pd.DataFrame) -> str:
+    """The settings table as Markdown (one row per setting and comparison)."""
+    lines = [
+        "| setting | comparison | n | win fraction [95% CI] | verdict (close to 90%) "
+        "| mean improvement [95% CI] | verdict (8%) | verdict (> 0) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in settings.itertuples():
+        lines.append(
+            f"| {r.setting} | {r.new} vs {r.base} | {r.n} | {_pct(r.win_fraction)} "
+            f"[{_pct(r.win_low)}, {_pct(r.win_high)}] | {r.win_verdict} | "
+            f"{_signed(r.mean_improvement)} [{_signed(r.ci_low)}, {_signed(r.ci_high)}] | "
+            f"{r.improvement_verdict} | {r.direction_verdict} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _grid_form(table: pd.DataFrame) -> str:
+    """A table's grid and trials: ``3 x 3 cells (eta ...; sigma2 ...), 10 trials a cell``."""
+    eta, sigma2 = (sorted(table[axis].unique()) for axis in ("eta", "sigma2"))
+    trials = table.groupby(["eta", "sigma2"])["trial"].nunique()
+    low, high = trials.min(), trials.max()
+    per_cell = f"{low}" if low == high else f"{low}-{high}"
+    return (
+        f"{len(eta)} x {len(sigma2)} cells (eta {', '.join(_show(float(e)) for e in eta)}; "
+        f"sigma2 {', '.join(_show(float(v)) for v in sigma2)}), {per_cell} trials a cell"
+    )
+
+
+def gap_form(tables: Mapping[str, pd.DataFrame]) -> str:
+    """What the gap tables hold, read from them: the grid, trials and training samples of
+    the steps and stopping studies, and the grid and trials of the factor studies (whose
+    samples are one of the factors); one clause when the grids agree."""
+    main = [t for name, t in tables.items() if name in ("gap-steps", "gap-stopping")]
+    factors = [t for name, t in tables.items() if name not in ("gap-steps", "gap-stopping")]
+    main_grid = _grid_form(pd.concat(main)) if main else None
+    factor_grid = _grid_form(pd.concat(factors)) if factors else None
+    if main_grid is not None:
+        samples = ", ".join(f"{n:,}" for n in sorted(pd.concat(main)["n_train"].unique()))
+        if factor_grid in (None, main_grid):
+            return f"every study on {main_grid}, {samples} training samples"
+        return f"steps and stopping studies on {main_grid}, {samples} training samples; " + (
+            f"factor studies on {factor_grid}"
+        )
+    return f"factor studies on {factor_grid}" if factor_grid else ""
+
+
+def gap_markdown(settings: pd.DataFrame, form: str | None = None) -> str:
+    """The generated answer, then the settings table in Markdown (``gap.md`` without its
+    title); ``form`` (:func:`gap_form`), when given, is stated first."""
+    intro = f"Tables: {form}.\n\n" if form else ""
+    return f"{intro}{answer(settings)}\n\n{markdown_table(settings)}"
+
+
+# ----------------------------------------------------------------------------- the plug-in
+
+#: Its derived table: one row per setting and comparison (written beside the tables,
+#: computed again from them when published).
+SETTINGS = "gap-settings"
+
+
+def _table(factor: str) -> str:
+    """The table of the study that changes ``factor`` alone."""
+    return f"gap-{factor}"
+
+
+def derive(tables: Tables) -> dict[str, pd.DataFrame]:
+    """The settings table, from whichever gap tables are given."""
+    studies = {k: v for k, v in tables.items() if k in FIGURE.tables}
+    return {SETTINGS: settings_table(studies)} if studies else {}
+
+
+def summary(tables: Tables) -> list[str]:
+    return [f"Gap study: {answer(tables[SETTINGS])}"]
+
+
+def markdown(tables: Tables) -> str:
+    """``gap.md`` without its title: the tables' form, the answer and the settings table."""
+    studies = {k: v for k, v in tables.items() if k in FIGURE.tables}
+    return gap_markdown(tables[SETTINGS], gap_form(studies) if studies else None)
+
+
+def write(tables: Tables, out: Path) -> list[Path]:
+    """``gap.md``: the generated answer and the settings table in Markdown."""
+    path = Path(out) / "gap.md"
+    atomic_write_text(path, f"# The gap study\n\n{markdown(tables)}")
+    return [path]
+
+
+def report(tables: Tables) -> list[str]:
+    """REPORT.md's section (under its image): the generated answer with its table."""
+    return [markdown(tables).strip(), ""]
+
+
+def readme(tables: Tables) -> list[str]:
+    """The README's sentence on where the paper's numbers come from."""
+    studies = {k: v for k, v in tables.items() if k in FIGURE.tables}
+    return [
+        f"Where the paper's numbers come from (the gap study, {gap_form(studies)}): "
+        f"{answer(tables[SETTINGS])}"
+    ]
+
+
+FIGURE = Figure(
+    name="gap",
+    title="The gap study: pro, iterative and late-wide against late fusion",
+    sizes=SIZES,
+    image="gap",
+    derived=(SETTINGS,),
+    derive=derive,
+    draw=draw,
+    summary=summary,
+    report=report,
+    readme=readme,
+    write=write,
+)

@@ -1,12 +1,13 @@
-"""The figures' sizes: ``tiny`` (tests, seconds), ``quick`` (default, minutes) and ``paper``.
+"""A run's size: one size for every figure it runs, with its root seed, protocol and trials.
 
-Each figure module holds its own :class:`~progfusion.experiments.Study` in the three
-sizes (``fig4.SIZES``, ``fig7_8.GRID_SIZES``, ``fig7_8.STEPS_SIZES``; the gap study's
-in ``gap.SIZES``, which has one more, ``cpu``, for the gap study alone); a
-:class:`Preset` picks one size for every figure of a run, with the run's root seed,
-protocol and trial count. ``quick`` keeps the paper's design (same models, same
-protocol) on fewer trials, a coarser grid, fewer samples and shorter training, so
-that all three figures finish in minutes on a 2-core CPU.
+Each figure holds its own studies at each size (:attr:`~.figure.Figure.sizes`:
+``tiny`` for tests, seconds; ``quick``, the default, minutes on a 2-core CPU;
+``paper``, the paper's scale; and ``cpu`` for the gap study alone). A
+:class:`Preset` picks one size for every figure of a run and, with the run's root
+seed, protocol and trial count, turns each figure's studies into the run's
+(:meth:`~.figure.Figure.studies`, the one rule). ``quick`` keeps the paper's design
+(same models, same protocol) on fewer trials, a coarser grid, fewer samples and
+shorter training.
 """
 
 from __future__ import annotations
@@ -16,16 +17,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from progfusion.experiments import Study
+from progfusion.experiments.seeds import ROOT_SEED
 from progfusion.experiments.studyfile import study_to_dict
 
-from . import fig4, fig7_8, gap
+from .registry import FIGURES, sizes
 
-__all__ = ["GAP_PRESETS", "PRESETS", "Preset", "get_preset"]
-
-#: The sizes of Figures 4, 7 and 8.
-PRESETS = ("tiny", "quick", "paper")
-#: The sizes of the gap study: the figures' and ``cpu`` (:data:`.gap.SIZES`).
-GAP_PRESETS = tuple(gap.SIZES)
+__all__ = ["Preset", "get_preset"]
 
 
 @dataclass(frozen=True)
@@ -41,50 +38,33 @@ class Preset:
     def studies(
         self,
         *,
-        seed: int = 0,
+        seed: int = ROOT_SEED,
         protocol: str = "early-stopping",
-        figures: Sequence[str] = ("4", "7", "8"),
+        figures: Sequence[str] | None = None,
     ) -> dict[str, Study]:
-        """The study of each table that ``figures`` train, by table name: ``figure4``,
-        ``figure7`` and ``figure7b`` (for 7 or 8), ``gap-*`` (for ``"gap"``).
+        """The study of each table that ``figures`` (registry names; default: all that
+        have this size) train, by table name, each once.
 
-        ``protocol`` applies to Figures 4, 7(a) and 8; 7(b) and the gap study have
-        their own. A ValueError when this preset has no size for one of ``figures``.
+        ``protocol`` applies to the tables that follow it (7(b) and the gap study have
+        their own). A ValueError when one of ``figures`` has no size of this name.
         """
-        size, trials = self.name, self.trials
-        if size not in PRESETS and set(figures) - {"gap"}:
-            raise ValueError(
-                f"preset {size} is the gap study's alone (progfusion figure gap); "
-                f"Figures 4, 7 and 8 have {', '.join(PRESETS)}"
+        if figures is None:
+            figures = [name for name, f in FIGURES.items() if self.name in f.sizes]
+        studies: dict[str, Study] = {}
+        for name in figures:
+            made = FIGURES[name].studies(
+                self.name, seed=seed, trials=self.trials, protocol=protocol
             )
-        studies = {}
-        if "4" in figures:
-            studies["figure4"] = fig4.study(size, seed=seed, protocol=protocol, trials=trials)
-        if "7" in figures or "8" in figures:
-            studies["figure7"] = fig7_8.grid_study(
-                size, seed=seed, protocol=protocol, trials=trials
-            )
-            studies["figure7b"] = fig7_8.steps_study(size, seed=seed, trials=trials)
-        if "gap" in figures:
-            studies.update(gap.gap_studies(size, seed=seed, trials=trials))
+            studies.update({k: v for k, v in made.items() if k not in studies})
         return studies
 
-    def as_dict(
-        self,
-        *,
-        seed: int = 0,
-        protocol: str = "early-stopping",
-        figures: Sequence[str] = ("4", "7", "8"),
-    ) -> dict[str, Any]:
-        """The preset as data: its name and the study of every table that ``figures``
-        train (for ``run.json``)."""
-        studies = self.studies(seed=seed, protocol=protocol, figures=figures)
+    def as_dict(self, studies: dict[str, Study]) -> dict[str, Any]:
+        """The preset as data (for ``run.json``): its name and the study of every table."""
         return {"name": self.name, "studies": {k: study_to_dict(s) for k, s in studies.items()}}
 
 
 def get_preset(name: str) -> Preset:
-    """The preset called ``name``: one of :data:`PRESETS` or, for the gap study alone,
-    :data:`GAP_PRESETS`."""
-    if name not in GAP_PRESETS:
-        raise ValueError(f"preset must be one of {', '.join(GAP_PRESETS)}, got {name!r}")
+    """The preset called ``name``: a size one of the registered figures has."""
+    if name not in sizes():
+        raise ValueError(f"preset must be one of {', '.join(sizes())}, got {name!r}")
     return Preset(name)

@@ -21,25 +21,14 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from progfusion.experiments.analysis import (
-    improvement_summary,
-    pairs,
-    robustness_pairs,
-    steps_summary,
-    width_summary,
-)
-from progfusion.experiments.metrics import summarise
-from progfusion.experiments.seeds import BOOTSTRAP_SEED
+from progfusion.experiments.tables import read_results_table
+from progfusion.theory.blocks import check_file, require_markers, rewrite_file
 
-from .blocks import check_file, require_markers, rewrite_file
-from .gap import FACTORS
-from .gap_table import answer, gap_form, settings_table
 from .paper_report import MARKERS, update_paper_report
 from .redraw import draw_tables
-from .report import _claims_table
-from .verdicts import figure4_claims, figure7_claims, figure8_claims
+from .registry import FIGURES
+from .report import claims_of, claims_table
 
 __all__ = [
     "BLOCKS",
@@ -56,15 +45,6 @@ __all__ = [
 
 #: Where the published tables live, relative to the repository root.
 RESULTS_DIR = Path("docs/results")
-_FIGURE_TABLES = ("figure4", "figure7", "figure7b", "figure8")
-_GAP_TABLES = ("gap-steps", "gap-stopping", *(f"gap-{f}" for f in FACTORS))
-#: The published images (drawn into the results folder by :func:`.redraw.draw_tables`).
-_IMAGES = (
-    ("figure4", "Figure 4: accuracy against hidden width"),
-    ("figure7", "Figure 7: MSE improvement of pro over late fusion"),
-    ("figure8", "Figure 8: robustness of pro against late fusion"),
-    ("gap", "The gap study: pro, iterative and late-wide against late fusion"),
-)
 #: The README's generated blocks: name -> (start marker, end marker).
 BLOCKS = {
     "figures": ("<!-- figures:start -->", "<!-- figures:end -->"),
@@ -72,22 +52,35 @@ BLOCKS = {
 }
 
 
+def _published(apart: bool) -> list[str]:
+    """The tables published of the figures with claims (``apart=False``) or of the others,
+    trained apart (the gap study): what each trains and the derived tables it publishes."""
+    return [
+        t
+        for f in FIGURES.values()
+        if f.has_claims != apart
+        for t in (*f.tables, *f.published)
+    ]
+
+
 def publish(out: Path, results: Path, *, gap_out: Path | None = None) -> list[Path]:
     """Copy the tables of a run in ``out`` (and its ``run.json``) into ``results``, gzipped.
 
-    ``gap_out``: the folder of the gap study's tables when they were trained apart
-    (another preset, e.g. ``cpu``, is another configuration, so another ``--out``);
-    its ``run.json`` is published as ``gap-run.json``. Default: ``out``.
+    ``gap_out``: the folder of the figures without claims (the gap study) when they
+    were trained apart (another preset, e.g. ``cpu``, is another configuration, so
+    another ``--out``); its ``run.json`` is published as ``gap-run.json``. Default:
+    ``out``.
     """
     results.mkdir(parents=True, exist_ok=True)
     gap_out = out if gap_out is None else gap_out
-    sources = [(out, name) for name in _FIGURE_TABLES] + [(gap_out, n) for n in _GAP_TABLES]
+    sources = [(out, n) for n in dict.fromkeys(_published(False))]
+    sources += [(gap_out, n) for n in dict.fromkeys(_published(True)) if n not in _published(False)]
     written = []
     for folder, name in sources:
         source = folder / f"{name}.csv"
         if source.is_file():
             target = results / f"{name}.csv.gz"
-            pd.read_csv(source).to_csv(
+            read_results_table(source).to_csv(
                 target, index=False, compression={"method": "gzip", "mtime": 0}
             )
             written.append(target)
@@ -101,72 +94,19 @@ def publish(out: Path, results: Path, *, gap_out: Path | None = None) -> list[Pa
 
 
 def load_tables(results: Path) -> dict[str, pd.DataFrame]:
-    """Every published table in ``results``, by name (ValueError when Figures 4, 7, 8 lack one)."""
+    """Every published table in ``results``, by name, read and checked (a ValueError when
+    a figure with claims lacks its table)."""
+    names = dict.fromkeys([*_published(False), *_published(True)])
     tables = {
-        name: pd.read_csv(results / f"{name}.csv.gz")
-        for name in (*_FIGURE_TABLES, *_GAP_TABLES)
+        name: read_results_table(results / f"{name}.csv.gz")
+        for name in names
         if (results / f"{name}.csv.gz").is_file()
     }
-    missing = [n for n in ("figure4", "figure7", "figure8") if n not in tables]
+    needed = dict.fromkeys(f.tables[0] for f in FIGURES.values() if f.has_claims)
+    missing = [n for n in needed if n not in tables]
     if missing:
         raise ValueError(f"results: {results} has no {', '.join(missing)} table (.csv.gz)")
     return tables
-
-
-def _n(x: float) -> str:
-    return f"{x:,.0f}"
-
-
-def _figure7_rows(tables: dict[str, pd.DataFrame]) -> list[str]:
-    p = pairs(tables["figure7"], "test_mse", ["eta", "sigma2", "trial"])
-    s = improvement_summary(p["test_mse_late"].to_numpy(), p["test_mse_pro"].to_numpy())
-    wins = [c for c in figure7_claims(tables["figure7"]) if "90%" in c.quote][0]
-    rows = [
-        f'| Figure 7: trials where pro-fusion has the lower MSE | "close to 90%" | '
-        f"{100 * s.win_fraction:.1f}% [{100 * wins.ci_low:.1f}, {100 * wins.ci_high:.1f}] "
-        f"of {_n(s.n_pairs)} |",
-        f"| Figure 7: mean MSE improvement of pro over late | 8% | {s.mean_improvement:+.2f}% "
-        f"[{s.ci_low:+.2f}, {s.ci_high:+.2f}]; Wilcoxon p = {s.wilcoxon_p:.1g} |",
-    ]
-    if "figure7b" in tables:
-        st = steps_summary(tables["figure7b"])
-        steps = " / ".join(f"{s:,}" for s in st["steps"])
-        gains = " / ".join(f"{g:+.1f}%" for g in st["mean_improvement"])
-        wins_ = " / ".join(f"{100 * w:.0f}%" for w in st["win_fraction"])
-        rows.append(
-            f"| Figure 7(b), fixed steps: improvement after {steps} steps | (not in the paper) "
-            f"| {gains}; pro wins {wins_} |"
-        )
-    return rows
-
-
-def _figure8_rows(table: pd.DataFrame) -> list[str]:
-    per_pair = robustness_pairs(table)
-    d = summarise(per_pair["delta_auc"].to_numpy(), seed=BOOTSTRAP_SEED)
-    e = summarise(per_pair["effective_robustness"].to_numpy(), seed=BOOTSTRAP_SEED)
-    positive = 100 * float(np.mean(per_pair["delta_auc"] > 0))
-    return [
-        f"| Figure 8: Delta robust AUC of -MSE (pro - late) | pro more robust | {d.mean:+.3f} "
-        f"[{d.ci_low:+.3f}, {d.ci_high:+.3f}], positive in {positive:.0f}% of pairs |",
-        f"| Figure 8: effective robustness of pro (Taori et al., same scale) | (not in the paper) "
-        f"| {e.mean:+.3f} [{e.ci_low:+.3f}, {e.ci_high:+.3f}] |",
-    ]
-
-
-def _figure4_rows(table: pd.DataFrame) -> list[str]:
-    summary = width_summary(table)
-    rows = []
-    for panel, g in summary.groupby("panel"):
-        small, large = g["width"].min(), g["width"].max()
-        mean = g.set_index(["design", "width"])["mean"]
-        cells = ", ".join(
-            f"{d} {mean[d, small]:.2f} / {mean[d, large]:.2f}" for d in dict.fromkeys(g["design"])
-        )
-        rows.append(
-            f"| Figure 4 ({panel}), d = {small} / {large}: accuracy | gap shrinks, late matches "
-            f"early | {cells} |"
-        )
-    return rows
 
 
 def load_runs(results: Path) -> list[dict]:
@@ -198,13 +138,13 @@ def _provenance(runs: Sequence[dict]) -> list[str]:
 def render_blocks(tables: dict[str, pd.DataFrame], runs: Sequence[dict] = ()) -> dict[str, str]:
     """The text of each README block (without markers), from the tables alone, and the
     commands that made them (``runs``, :func:`load_runs`) when given."""
-    counts = ", ".join(f"{name} {_n(len(t))}" for name, t in tables.items())
-    gap = {k: v for k, v in tables.items() if k.startswith("gap-")}
-    images = [(name, alt) for name, alt in _IMAGES if name != "gap" or gap]
+    counts = ", ".join(f"{name} {len(t):,.0f}" for name, t in tables.items())
+    present = [(f, f.with_derived(tables)) for f in FIGURES.values() if f.tables[0] in tables]
+    rows = [line for f, given in present for line in f.readme(given)]
     figures = [
         "### The published run",
         "",
-        *(line for name, alt in images for line in (f"![{alt}]({RESULTS_DIR}/{name}.png)", "")),
+        *(line for f, _ in present for line in (f"![{f.title}]({RESULTS_DIR}/{f.image}.png)", "")),
         f"Generated by `progfusion report --readme README.md` from the tables in "
         f"`{RESULTS_DIR}/`, and drawn from them beside them (models per table: {counts}). "
         "What they show, beside the paper (95% intervals over paired trials; every number "
@@ -212,27 +152,19 @@ def render_blocks(tables: dict[str, pd.DataFrame], runs: Sequence[dict] = ()) ->
         "",
         "| | paper | measured (95% CI, paired trials) |",
         "| --- | --- | --- |",
-        *_figure7_rows(tables),
-        *_figure8_rows(tables["figure8"]),
-        *_figure4_rows(tables["figure4"]),
+        *(r for r in rows if r.startswith("|")),
     ]
     if runs:
         figures += ["", "The commands that wrote the tables (wall time per figure):", ""]
         figures += _provenance(runs)
-    if gap:
-        figures += [
-            "",
-            f"Where the paper's numbers come from (the gap study, {gap_form(gap)}): "
-            f"{answer(settings_table(gap))}",
-        ]
-    claims = figure4_claims(tables["figure4"]) + figure7_claims(tables["figure7"])
-    claims += figure8_claims(tables["figure8"])
+    for paragraph in (r for r in rows if not r.startswith("|")):
+        figures += ["", paragraph]
     headline = [
         "The report's headline table, from the published tables (the verdict rule is in the "
         "report: *reproduced* if the whole 95% interval lies inside the claimed band, *not "
         "reproduced* if it lies wholly outside, *inconclusive* otherwise):",
         "",
-        *_claims_table(claims),
+        *claims_table(claims_of(tables)),
     ]
     return {"figures": "\n".join(figures), "headline": "\n".join(headline)}
 

@@ -1,141 +1,103 @@
-"""Redraw a figure from its results table alone, without training.
+"""Redraw a figure from its results tables alone, without training (``progfusion plot``).
 
-Every table the package writes can be redrawn: ``figure4.csv``, ``figure7.csv``
-(with panel (b) when ``figure7b.csv`` lies beside it), ``figure7b.csv`` (panel (b)
-alone, as ``figure7b``), ``figure8.csv``, the gap study's (``gap-settings.csv``, or
-any ``gap-<study>.csv``: the figure is drawn from every gap study table beside it,
-as ``gap``), and any study's ``<name>.csv`` beside its ``<name>.toml``. Published
-tables (``<name>.csv.gz``, see :mod:`.publish`) are read alike, with their
-neighbours of the same suffix. :func:`draw_tables` draws every figure of a set of
-tables already read (the published images). A table is refused (a ``ValueError``
-naming the file and the fault) when it is truncated, holds a model twice, mixes
-configurations (seeds or settings: its ``config`` column holds more than one value)
-or figures, or lacks a column its figure needs.
+Any table a figure of the registry trains or derives is drawn by that figure
+(:func:`~.registry.figure_of_table`), with whichever of its other tables lie beside
+it (Figure 7 with 7(b), the gap study from all its tables); any study's
+``<name>.csv`` beside its ``<name>.toml`` is drawn as a study
+(:func:`~.study_plot.draw_study`). Published tables (``<name>.csv.gz``) are read
+alike, with their neighbours of the same suffix. Every table is read by the one
+reader (:func:`~progfusion.experiments.tables.read_results_table`), which refuses a
+damaged or mixed table; a table without a column its figure draws is refused in
+one line naming the column and the columns it has.
 """
 
 from __future__ import annotations
 
-import gzip
-import io
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.backend_bases import FigureCanvasBase
 from progfusion.experiments import load_study
 from progfusion.experiments.columns import metric_of, test_column
+from progfusion.experiments.tables import read_results_table, split_name, table_path
 
-from . import fig4, fig7_8, gap
-from .gap_table import settings_table
+from .figure import Figure
+from .images import image_formats, save_image
+from .registry import FIGURES, figure_of_table
 from .study_plot import draw_study
-from .style import PAPER, use_style
 
-__all__ = ["REQUIRED", "draw_tables", "image_formats", "read_results_table", "redraw"]
-
-#: Columns every results table has.
-REQUIRED = ("job_id", "design", "status")
-#: The gap study's settings table (derived: one row per setting, not per model).
-GAP_SETTINGS = "gap-settings"
+__all__ = ["draw_tables", "image_formats", "read_figure_tables", "redraw"]
 
 
-def _split_name(path: Path) -> tuple[str, str]:
-    """``figure7.csv.gz`` as (``figure7``, ``.csv.gz``), ``figure7.csv`` as (..., ``.csv``)."""
-    suffix = ".csv.gz" if path.name.endswith(".csv.gz") else path.suffix
-    return path.name[: len(path.name) - len(suffix)], suffix
-
-
-def _sibling(path: Path, stem: str) -> Path:
-    """The table called ``stem`` beside ``path``, with ``path``'s suffix."""
-    return path.parent / f"{stem}{_split_name(path)[1]}"
-
-
-def image_formats() -> set[str]:
-    """File extensions matplotlib can save to (``png``, ``pdf``, ``svg``, ...)."""
-    return set(FigureCanvasBase.get_supported_filetypes())
-
-
-def read_results_table(path: Path) -> pd.DataFrame:
-    """Read a results table, refusing one that is damaged or mixed (see the module)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such table: {path}")
-    try:
-        text = path.read_bytes()
-        if _split_name(path)[1] == ".csv.gz":
-            text = gzip.decompress(text)
-        table = pd.read_csv(io.BytesIO(text))
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
-            OSError, EOFError) as exc:  # fmt: skip
-        raise ValueError(f"{path} is not a progfusion results table ({exc})") from None
-    missing = [c for c in REQUIRED if c not in table.columns]
-    if missing or not len(table):
-        raise ValueError(f"{path} is not a progfusion results table (or is empty)")
-    if not text.endswith(b"\n") or table[list(REQUIRED)].isna().any().any():
-        raise ValueError(f"{path} is truncated (its last row is cut short): rerun its command")
-    duplicated = table["job_id"].duplicated()
-    if duplicated.any():
-        first = table.loc[duplicated, "job_id"].iloc[0]
-        raise ValueError(f"{path} holds {int(duplicated.sum())} duplicated rows (e.g. {first})")
-    for column, what in (("config", "configurations (seeds or settings)"), ("figure", "figures")):
-        if column in table.columns and table[column].nunique(dropna=False) > 1:
-            raise ValueError(f"{path} mixes {table[column].nunique(dropna=False)} {what}")
-    return table
-
-
-def redraw(table_path: Path, out: Path | None = None) -> list[Path]:
+def redraw(path: Path, out: Path | None = None) -> list[Path]:
     """Draw the figure a table belongs to; return the files written.
 
     ``out``: a folder (created if needed; ``<name>.png`` and ``.pdf`` are written
     there), or a file name whose extension is an image format matplotlib writes
-    (``.png``, ``.pdf``, ``.svg``, ...: that one file). An existing folder is a
-    folder whatever its name. Default: the table's folder.
+    (``.png``, ``.pdf``, ``.svg``, ...: that one file). Default: the table's folder.
     """
-    table_path = Path(table_path)
+    path = Path(path)
+    name = split_name(path)[0]
     try:
-        if _split_name(table_path)[0] == GAP_SETTINGS:
-            fig, name = gap.draw(_read_settings(table_path)), "gap"
-        else:
-            fig, name = _draw(read_results_table(table_path), table_path)
-    except KeyError as exc:  # a column no check below names: still one line, no pandas text
-        raise ValueError(f"{table_path} lacks {_key_names(exc)}, which its figure needs") from None
+        fig, image = _draw(path, name)
+    except KeyError as exc:  # a column no check names: still one line, no pandas text
+        raise ValueError(f"{path} lacks {_key_names(exc)}, which its figure needs") from None
     try:
-        return _save(fig, name, Path(out) if out is not None else table_path.parent)
+        return save_image(fig, Path(out) if out is not None else path.parent, image)
     finally:
         plt.close(fig)
 
 
-def _read_settings(path: Path) -> pd.DataFrame:
-    """The gap study's settings table at ``path``, refused when it lacks a column."""
-    if not path.is_file():
+def _draw(path: Path, name: str) -> tuple[plt.Figure, str]:
+    study_file = path.parent / f"{name}.toml"
+    figure = figure_of_table(name)
+    if study_file.is_file() and figure is None:
+        study = load_study(study_file)
+        table = read_results_table(path)
+        _require_metric(table, path, test_column(metric_of(study.task.objective)))
+        return draw_study(table, study), study.name
+    if figure is None:
+        if not path.is_file():
+            raise FileNotFoundError(f"no such table: {path}")
+        raise ValueError(
+            f"{path}: neither a figure's table ({', '.join(_known())}) nor a study's "
+            f"({study_file.name} is missing)"
+        )
+    tables = read_figure_tables(figure, path)
+    whole = figure.tables[0] in tables  # else a part of it, named after its table (7(b))
+    return figure.draw(tables), figure.image if whole else name
+
+
+def read_figure_tables(figure: Figure, path: Path) -> dict[str, pd.DataFrame]:
+    """``path`` and the other tables of ``figure`` beside it, each read and checked,
+    with the derived ones computed where not given."""
+    if not Path(path).is_file():
         raise FileNotFoundError(f"no such table: {path}")
-    try:
-        settings = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not the gap study's settings table ({exc})") from None
-    needed = ("study", "setting", "new", "base", "value", "win_fraction", "mean_improvement")
-    missing = [c for c in needed if c not in settings.columns]
-    if missing or not len(settings):
-        raise ValueError(f"{path} is not the gap study's settings table (or is empty)")
-    return settings
-
-
-def _gap_settings(table_path: Path) -> pd.DataFrame:
-    """The settings table of every gap study table beside ``table_path`` (its own included)."""
-    suffix = _split_name(table_path)[1]
     tables = {}
-    for path in sorted(table_path.parent.glob(f"gap-*{suffix}")):
-        name = _split_name(path)[0]
-        if name != GAP_SETTINGS:
-            tables[name] = read_results_table(path)
-            if name != "gap-steps":  # drawn from its per-step columns
-                _require_metric(tables[name], path, METRIC_COLUMNS["gap"])
-    return settings_table(tables)
+    for name in figure.tables:
+        beside = table_path(path, name)
+        if beside.is_file():
+            tables[name] = read_results_table(beside)
+            if figure.metric:
+                _require_metric(tables[name], beside, figure.metric)
+    for name in figure.derived:
+        beside = table_path(path, name)
+        if beside.is_file() and name not in tables:
+            tables[name] = _read_derived(beside)
+    return figure.with_derived(tables)
 
 
-#: The metric column each figure's table must have (a study's: its task's metric).
-METRIC_COLUMNS = {"4": "test_accuracy", "7": "test_mse", "gap": "test_mse"}
+def _read_derived(path: Path) -> pd.DataFrame:
+    """A derived table: a results table when it has one row per model (Figure 8's), else
+    a plain CSV (the gap study's settings)."""
+    plain = pd.read_csv(path)
+    return read_results_table(path) if "job_id" in plain.columns else plain
+
+
+def _known() -> list[str]:
+    return [t for f in FIGURES.values() for t in (*f.tables, *f.derived)]
 
 
 def _key_names(error: KeyError) -> str:
@@ -147,80 +109,33 @@ def _key_names(error: KeyError) -> str:
     return f"the column{'s' if len(names) > 1 else ''} {', '.join(map(repr, names))}"
 
 
-def _require_metric(table: pd.DataFrame, table_path: Path, column: str) -> None:
+def _require_metric(table: pd.DataFrame, path: Path, column: str) -> None:
     """Refuse in one line a table without its figure's metric ``column``, naming the
-    columns it has (and, when no model in it trained, saying so: then the column was
-    never written)."""
+    columns it has (and, when no model in it trained, saying so)."""
     if column in table.columns:
         return
     ok = int((table["status"] == "ok").sum())
     why = "" if ok else f" (none of its {len(table)} models trained ok: see its error column)"
     raise ValueError(
-        f"{table_path} lacks the column {column!r} its figure draws{why}; "
+        f"{path} lacks the column {column!r} its figure draws{why}; "
         f"it has: {', '.join(str(c) for c in table.columns)}"
     )
 
 
-def _draw(table: pd.DataFrame, table_path: Path) -> tuple[plt.Figure, str]:
-    """The figure of ``table`` and its file stem."""
-    study_file = table_path.parent / f"{_split_name(table_path)[0]}.toml"
-    if study_file.is_file():
-        study = load_study(study_file)
-        _require_metric(table, table_path, test_column(metric_of(study.task.objective)))
-        return draw_study(table, study), study.name
-    if "figure" not in table.columns:
-        raise ValueError(
-            f"{table_path}: neither a figure's table nor a study's ({study_file.name} is missing)"
-        )
-    figure = str(table["figure"].iloc[0])
-    if figure in METRIC_COLUMNS and _split_name(table_path)[0] != "gap-steps":
-        _require_metric(table, table_path, METRIC_COLUMNS[figure])
-    if figure == "4":
-        return fig4.draw(table), "figure4"
-    if figure == "7":
-        steps_path = _sibling(table_path, "figure7b")
-        steps = read_results_table(steps_path) if steps_path.is_file() else None
-        return fig7_8.draw7(table, steps), "figure7"
-    if figure == "7b":
-        return fig7_8.draw7b(table), "figure7b"
-    if figure == "8":
-        return fig7_8.draw8(table), "figure8"
-    if figure == "gap":
-        return gap.draw(_gap_settings(table_path)), "gap"
-    raise ValueError(f"{table_path}: cannot redraw figure {figure!r} (expected 4, 7, 7b, 8 or gap)")
-
-
-def _save(fig: plt.Figure, name: str, out: Path) -> list[Path]:
-    """Save as a run does (in the figures' style, whose rcParams include the saving ones)."""
-    if not out.is_dir() and out.suffix.lstrip(".").lower() in image_formats():
-        written = [out]
-    else:
-        written = [out / f"{name}.{ext}" for ext in ("png", "pdf")]
-    written[0].parent.mkdir(parents=True, exist_ok=True)
-    with use_style(PAPER):
-        for path in written:
-            fig.savefig(path)
-    return written
-
-
 def draw_tables(tables: Mapping[str, pd.DataFrame], out: Path) -> list[Path]:
-    """``<out>/figure4.png``, ``figure7.png`` (with 7(b) when ``figure7b`` is given),
-    ``figure8.png`` and, when gap study tables (``gap-*``) are given, ``gap.png``,
-    each drawn from ``tables`` (by table name) alone; returns the files written."""
-    figures = {
-        "figure4": lambda: fig4.draw(tables["figure4"]),
-        "figure7": lambda: fig7_8.draw7(tables["figure7"], tables.get("figure7b")),
-        "figure8": lambda: fig7_8.draw8(tables["figure8"]),
-    }
-    studies = {k: v for k, v in tables.items() if k.startswith("gap-") and k != GAP_SETTINGS}
-    if studies:
-        figures["gap"] = lambda: gap.draw(settings_table(studies))
+    """``<out>/<image>.png`` of every registered figure whose tables are given (by name),
+    each drawn from ``tables`` alone; returns the files written."""
     written = []
-    for name, draw in figures.items():
-        if name in tables or name == "gap":
-            fig = draw()
-            try:
-                written += _save(fig, name, Path(out) / f"{name}.png")
-            finally:
-                plt.close(fig)
+    for figure in FIGURES.values():
+        given = {k: v for k, v in tables.items() if k in (*figure.tables, *figure.derived)}
+        complete = figure.with_derived(given)
+        if not given or any(d not in complete for d in figure.derived):
+            continue
+        if not figure.derived and any(t not in given for t in figure.tables[:1]):
+            continue
+        fig = figure.draw(complete)
+        try:
+            written += save_image(fig, Path(out) / f"{figure.image}.png", figure.image)
+        finally:
+            plt.close(fig)
     return written

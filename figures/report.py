@@ -3,7 +3,9 @@
 The report reuses the tables of an earlier ``progfusion figures`` run in the same
 ``--out`` (the sweep resumes, so nothing finished is trained again) and adds the
 theory table and errata, computed by :mod:`progfusion.theory` (rendered by
-:mod:`progfusion.theory.render`).
+:mod:`progfusion.theory.render`). Its sections loop over the registry
+(:mod:`.registry`): each figure's image and its own lines, then every figure's
+claims with their verdicts.
 """
 
 from __future__ import annotations
@@ -13,24 +15,22 @@ import textwrap
 from pathlib import Path
 
 import pandas as pd
+from progfusion.experiments.analysis import status_counts as count_statuses
 from progfusion.experiments.metrics import MIN_PAIRS
 from progfusion.experiments.store import atomic_write_text
+from progfusion.experiments.tables import read_results_table
 
+from .figure import Figure, Tables
 from .presets import Preset
 from .readout import decide_theory
+from .registry import FIGURES
 from .runner import RunOptions, run_figures
-from .verdicts import (
-    IMPROVEMENT_BAND,
-    MATCH_MARGIN,
-    WIN_BAND,
-    EmpiricalClaim,
-    figure4_claims,
-    figure7_claims,
-    figure8_claims,
-)
+from .verdicts import EmpiricalClaim
 from .verdicts import __doc__ as VERDICT_RULE
 
 __all__ = [
+    "claims_of",
+    "claims_table",
     "empirical_section",
     "headline_lines",
     "status_counts",
@@ -52,7 +52,7 @@ def _band(band: tuple[float, float]) -> str:
     return f"[{_fmt(lo)}, {_fmt(hi)}]"
 
 
-def _claims_table(claims: list[EmpiricalClaim]) -> list[str]:
+def claims_table(claims: list[EmpiricalClaim]) -> list[str]:
     lines = [
         "| figure | claim (paper) | effect measured | claimed band | n | mean [95% CI] | verdict |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -73,28 +73,36 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def empirical_section(fig4: pd.DataFrame, grid: pd.DataFrame, fig8: pd.DataFrame) -> list[str]:
-    """The empirical-claims section: the rule, then one row per claim."""
-    claims = _claims(fig4, grid, fig8)
+def _present(tables: Tables) -> list[tuple[Figure, dict[str, pd.DataFrame]]]:
+    """Each registered figure whose tables are given, with its derived tables added."""
+    found = []
+    for figure in FIGURES.values():
+        if figure.tables and all(t in tables for t in figure.tables[:1]):
+            found.append((figure, figure.with_derived(tables)))
+    return found
+
+
+def claims_of(tables: Tables) -> list[EmpiricalClaim]:
+    """Every claim of every figure whose tables are given, in registry order."""
+    return [c for figure, given in _present(tables) for c in figure.claims(given)]
+
+
+def empirical_section(tables: Tables) -> list[str]:
+    """The empirical-claims section: the rule, the bands, then one row per claim."""
     rule = "\n".join(line.strip() for line in VERDICT_RULE.strip().splitlines()[2:])
+    bands = "; ".join(f.bands for f, _ in _present(tables) if f.bands)
     return [
         "## Empirical claims",
         "",
         rule,
         "",
-        f'Bands used: "close to 90%" is {WIN_BAND[0]:.0%} to {WIN_BAND[1]:.0%}; "an average '
-        f'improvement of 8%" is {IMPROVEMENT_BAND[0]:g}% to {IMPROVEMENT_BAND[1]:g}%; '
-        f'"matches" is within {MATCH_MARGIN * 100:g} accuracy point; direction claims are '
-        "above 0. Figure 4 effects are accuracy differences (fractions); Figure 8 effects "
-        "use -MSE as the performance, so positive means pro-fusion is more robust.",
+        f"Bands used: {bands}; direction claims are above 0. Figure 4 effects are accuracy "
+        "differences (fractions); Figure 8 effects use -MSE as the performance, so positive "
+        "means pro-fusion is more robust.",
         "",
-        *_claims_table(claims),
+        *claims_table(claims_of(tables)),
         "",
     ]
-
-
-def _claims(fig4: pd.DataFrame, grid: pd.DataFrame, fig8: pd.DataFrame) -> list[EmpiricalClaim]:
-    return figure4_claims(fig4) + figure7_claims(grid) + figure8_claims(fig8)
 
 
 def headline_lines(claims: list[EmpiricalClaim], width: int = 80) -> list[str]:
@@ -139,50 +147,29 @@ def _plain(counts: dict[str, int]) -> str:
     return ", ".join(f"{v} {k}" for k, v in counts.items()) or "none"
 
 
-def status_counts(fig4: pd.DataFrame, grid: pd.DataFrame) -> str:
-    """One sentence: the models of Figures 4 and 7 (8 reuses 7's) by status."""
-    counts = {
-        str(k): int(v)
-        for k, v in pd.concat([fig4["status"], grid["status"]]).value_counts().items()
-    }
+def status_counts(tables: Tables) -> str:
+    """One sentence: the models behind the claims (each claiming figure's first table,
+    each table once), by status."""
+    behind = dict.fromkeys(f.tables[0] for f, _ in _present(tables) if f.has_claims)
+    counts: dict[str, int] = {}
+    for name in behind:
+        for status, n in count_statuses(tables[name]).items():
+            counts[status] = counts.get(status, 0) + n
     return f"Models by status: {_plain(counts)} (only `ok` models enter the statistics)."
 
 
-def tables_section(
-    fig4: pd.DataFrame,
-    grid: pd.DataFrame,
-    fig8: pd.DataFrame,
-    *,
-    steps: pd.DataFrame | None = None,
-    gap_text: str | None = None,
-    images: str = "",
-) -> list[str]:
+def tables_section(tables: Tables, *, images: str = "") -> list[str]:
     """The part of a report drawn from the tables alone, as Markdown lines.
 
-    The figures (``images``: the folder of their PNGs relative to the report, with a
-    trailing slash; ``""``: beside it), the empirical claims, Figure 7(b) against
-    training steps when ``steps`` (its table) is given, and the gap study when
-    ``gap_text`` (:func:`~.gap_table.gap_markdown`) is.
+    Per figure whose tables are given, in registry order: its title, its image
+    (``images``: the folder of the PNGs relative to the report, with a trailing
+    slash; ``""``: beside it) and its own lines; then the empirical claims.
     """
     lines = []
-    for name in ("4", "7", "8"):
-        lines += [f"![Figure {name}]({images}figure{name}.png)", ""]
-    lines += empirical_section(fig4, grid, fig8)
-    if steps is not None:
-        from .fig7_8 import summary7
-
-        lines += [
-            "### Figure 7(b): the comparison against training steps (fixed-steps protocol)",
-            "",
-            "```",
-            *summary7(grid, steps)[1:],
-            "```",
-            "",
-        ]
-    if gap_text:
-        lines += ["## The gap study (ours)", "", f"![The gap study]({images}gap.png)", ""]
-        lines += [gap_text.strip(), ""]
-    return lines
+    for figure, given in _present(tables):
+        lines += [f"## {figure.title}", "", f"![{figure.title}]({images}{figure.image}.png)", ""]
+        lines += figure.report(given)
+    return lines + empirical_section(tables)
 
 
 def write_report(
@@ -193,40 +180,46 @@ def write_report(
     width: int | None = None,
     gap_out: Path | None = None,
 ) -> Path:
-    """Run (or reuse) the three figures' sweeps and write ``<out>/REPORT.md``.
+    """Run (or reuse) the figures with claims and write ``<out>/REPORT.md``.
 
-    Its gap section is ``gap.md`` of ``gap_out`` (default ``opts.out``) when there.
-
-    Prints (through ``echo``) the headline verdict table, fitted to ``width`` columns
-    (default: the terminal's, 80 off a terminal), while a progress bar on stderr
-    shows the theory computations. Tables already in ``opts.out`` are reused, and
-    the sweeps say so.
+    The figures without claims of their own (the gap study) enter it when their
+    tables lie in ``gap_out`` (default ``opts.out``). Prints (through ``echo``) the
+    headline verdict table, fitted to ``width`` columns (default: the terminal's, 80
+    off a terminal), while a progress bar on stderr shows the theory computations.
+    Tables already in ``opts.out`` are reused, and the sweeps say so.
     """
     from progfusion.theory.render import terminal_width
 
-    timings = run_figures(["4", "7", "8"], preset, opts, echo=lambda _line: None)
-    out = opts.out
-    fig4 = pd.read_csv(out / "figure4.csv")
-    grid = pd.read_csv(out / "figure7.csv")
-    fig8 = pd.read_csv(out / "figure8.csv")
-    steps = pd.read_csv(out / "figure7b.csv") if (out / "figure7b.csv").is_file() else None
-    gap_text, gap_md = None, (out if gap_out is None else gap_out) / "gap.md"
-    if gap_md.is_file():  # written by progfusion figure gap
-        gap_text = gap_md.read_text().split("\n", 1)[1]
+    claiming = [n for n, f in FIGURES.items() if f.has_claims and preset.name in f.sizes]
+    timings = run_figures(claiming, preset, opts, echo=lambda _line: None)
+    tables = _read_tables(opts.out, claiming)
+    others = [n for n in FIGURES if n not in claiming]
+    tables.update(_read_tables(opts.out if gap_out is None else gap_out, others))
     seconds = ", ".join(f"{name} {t:.1f} s" for name, t in timings.items())
     lines = [
         "# progfusion report",
         "",
         f"Preset `{preset.name}`, protocol `{opts.protocol}`, root seed {opts.seed}, device "
-        f"`{opts.device}`. {status_counts(fig4, grid)} Wall time of this call per figure "
+        f"`{opts.device}`. {status_counts(tables)} Wall time of this call per figure "
         f"(drawing only, when the tables were reused): {seconds}.",
         "",
-        *tables_section(fig4, grid, fig8, steps=steps, gap_text=gap_text),
+        *tables_section(tables),
     ]
-    decide_theory(quiet=opts.quiet)
+    decide_theory(quiet=opts.quiet, progress=opts.progress)
     lines += _theory_section()
-    path = out / "REPORT.md"
+    path = opts.out / "REPORT.md"
     atomic_write_text(path, "\n".join(lines) + "\n")
-    for line in headline_lines(_claims(fig4, grid, fig8), width or terminal_width()):
+    for line in headline_lines(claims_of(tables), width or terminal_width()):
         echo(line)
     return path
+
+
+def _read_tables(folder: Path, names: list[str]) -> dict[str, pd.DataFrame]:
+    """The trained tables of the figures ``names`` found in ``folder``, read and checked."""
+    found = {}
+    for name in names:
+        for table in FIGURES[name].tables:
+            path = Path(folder) / f"{table}.csv"
+            if path.is_file():
+                found[table] = read_results_table(path)
+    return found

@@ -16,7 +16,6 @@ own, a user's the next spare ones in table order).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -24,6 +23,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter, NullLocator
 from progfusion.experiments import Study
+from progfusion.experiments.analysis import ok_rows
 from progfusion.experiments.columns import metric_of, test_column
 from progfusion.experiments.metrics import summarise
 from progfusion.experiments.seeds import BOOTSTRAP_SEED
@@ -184,8 +184,12 @@ def plot_study_panel(
     return ax
 
 
-def draw_study(table: pd.DataFrame, study: Study, out: Path | None = None) -> plt.Figure:
-    """Draw ``study``'s table; save ``<out>/<name>.png`` and ``.pdf`` if ``out`` is given.
+def draw_study(
+    table: pd.DataFrame, study: Study, *, style=PAPER, width_in: float = TEXT_WIDTH_IN
+) -> plt.Figure:
+    """Draw ``study``'s table: its metric against its first grid axis, a panel per value
+    of the second, in ``style`` at ``width_in`` inches (save it with
+    :func:`~.images.save_image`).
 
     Raises
     ------
@@ -197,7 +201,7 @@ def draw_study(table: pd.DataFrame, study: Study, out: Path | None = None) -> pl
     _require_columns(
         table, ["design", "status", metric, *study.grid], f"the table of study {study.name!r}"
     )
-    ok = table[table["status"] == "ok"].assign(_all="all")
+    ok = ok_rows(table).assign(_all="all")
     if not len(ok):
         raise ValueError(f"no model of study {study.name!r} trained ok: nothing to draw")
     styles = design_styles(table["design"])  # the whole table's order: same in every panel
@@ -207,11 +211,11 @@ def draw_study(table: pd.DataFrame, study: Study, out: Path | None = None) -> pl
     panels = list(dict.fromkeys(ok[facet])) if facet is not None else [None]
     if len(panels) > MAX_PANELS:
         panels, facet = [None], None
-    with use_style(PAPER):
+    with use_style(style):
         fig, axes = plt.subplots(
             1,
             len(panels),
-            figsize=figsize(width_in=TEXT_WIDTH_IN, ncols=max(2, len(panels))),
+            figsize=figsize(width_in=width_in, ncols=max(2, len(panels))),
             sharey=True,
             squeeze=False,
         )
@@ -222,9 +226,6 @@ def draw_study(table: pd.DataFrame, study: Study, out: Path | None = None) -> pl
             if ax is not axes[0][0]:
                 ax.set_ylabel("")  # the panels share it
         _one_legend(fig, list(axes[0]), [DESIGN_LABELS.get(d, d) for d in styles])
-        if out is not None:
-            for ext in ("png", "pdf"):
-                fig.savefig(Path(out) / f"{study.name}.{ext}")
     return fig
 
 

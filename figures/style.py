@@ -37,6 +37,7 @@ __all__ = [
     "design_styles",
     "figsize",
     "panel_grid",
+    "panel_layout",
     "use_style",
 ]
 
@@ -175,6 +176,24 @@ def panel_grid(n: int, *, width_in: float = TEXT_WIDTH_IN, height_ratio: float =
         ncols,
         figsize(width_in=width_in, nrows=nrows, ncols=ncols, height_ratio=height_ratio),
     )
+
+
+def panel_layout(
+    n: int, *, width_in: float = TEXT_WIDTH_IN, height_ratio: float = 0.75, span_last: bool = False
+) -> tuple[plt.Figure, list]:
+    """A figure of ``n`` panels laid out for ``width_in`` (:func:`panel_grid`), and its axes.
+
+    With ``span_last``, a last row left part-empty is filled by its last panel, which
+    spans the rest of the row (a wide panel, no empty quadrant); otherwise the
+    unused cells are removed. Call inside :func:`use_style`.
+    """
+    nrows, ncols, size = panel_grid(n, width_in=width_in, height_ratio=height_ratio)
+    cells = [[min(r * ncols + c, n - 1) for c in range(ncols)] for r in range(nrows)]
+    if not span_last:
+        cells = [[i if r * ncols + c < n else -1 for c, i in enumerate(row)]
+                 for r, row in enumerate(cells)]  # fmt: skip
+    fig, named = plt.subplot_mosaic(cells, figsize=size, empty_sentinel=-1)
+    return fig, [named[i] for i in range(n)]
 
 
 # ----------------------------------------------------------------------------- styles

@@ -25,7 +25,7 @@ from progfusion.experiments.executors import open_executors
 from progfusion.experiments.jobs import study_jobs
 from progfusion.experiments.run import make_shards, run_sweep
 from progfusion.experiments.store import ResultsStore
-from progfusion.figures import fig7_8
+from progfusion.figures import fig7
 from progfusion.figures.cli import main
 
 from tests.runs import TinyRun
@@ -142,7 +142,7 @@ def test_killing_a_worker_mid_sweep_still_gives_the_complete_table(cluster, refe
 def test_a_shard_that_raises_on_a_worker_is_retried_once_then_marked_failed(cluster, tmp_path):
     """The worker's exception comes back through ``future.result()`` to the retry logic."""
     local, _ = cluster
-    good, other = study_jobs(fig7_8.grid_study("tiny", trials=1))[:2]
+    good, other = study_jobs(fig7.FIGURE.studies("tiny", seed=0, trials=1)[fig7.GRID_TABLE])[:2]
     shards = make_shards([good, other], chunk=1, device="cpu")
     # run_shard calls data.build() on the worker: an AttributeError there
     k = next(k for k, shard in enumerate(shards) if shard.jobs[0] == other)

@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
-from progfusion.figures import fig4, fig7_8  # noqa: E402
+from progfusion.figures import fig4, fig7, fig8  # noqa: E402
 from progfusion.figures.plots import SIGN_MARKERS  # noqa: E402
 from progfusion.figures.style import COLUMN_WIDTH_IN, PAPER, TEXT_WIDTH_IN, use_style  # noqa: E402
 
@@ -29,11 +29,11 @@ WIDTHS = {"text": TEXT_WIDTH_IN, "column": COLUMN_WIDTH_IN}
 
 def _draw(name: str, out: Path, width_in: float) -> plt.Figure:
     if name == "figure4":
-        return fig4.draw(pd.read_csv(out / "figure4.csv"), width_in=width_in)
+        return fig4.draw({"figure4": pd.read_csv(out / "figure4.csv")}, width_in=width_in)
     if name == "figure7":
         grid, steps = pd.read_csv(out / "figure7.csv"), pd.read_csv(out / "figure7b.csv")
-        return fig7_8.draw7(grid, steps, width_in=width_in)
-    return fig7_8.draw8(pd.read_csv(out / "figure8.csv"), width_in=width_in)
+        return fig7.draw({"figure7": grid, "figure7b": steps}, width_in=width_in)
+    return fig8.draw({"figure8": pd.read_csv(out / "figure8.csv")}, width_in=width_in)
 
 
 def _undrawn_tick_labels(fig: plt.Figure) -> set[int]:
@@ -117,7 +117,7 @@ def test_no_text_is_clipped_or_overlaps(tiny_run: Path, tmp_path: Path, name, wi
 
 
 def test_designs_differ_by_marker_for_greyscale(tiny_run: Path) -> None:
-    fig = fig4.draw(pd.read_csv(tiny_run / "figure4.csv"))
+    fig = fig4.draw({"figure4": pd.read_csv(tiny_run / "figure4.csv")})
     try:
         for ax in fig.axes:
             markers = [line.get_marker() for line in ax.lines if line.get_marker() != "None"]

@@ -15,14 +15,18 @@ import pandas as pd
 import pytest
 from progfusion.figures import gap, publish
 from progfusion.figures.cli import main
-from progfusion.figures.fig7_8 import GRID_PAPER
-from progfusion.figures.gap_table import answer, gap_form, gap_markdown, settings_table
+from progfusion.figures.fig7 import GRID_PAPER
+from progfusion.figures.gap import answer, gap_form, gap_markdown, settings_table
 
 from tests.runs import no_training
 
 
+def _gap_studies(size: str) -> dict:
+    return gap.FIGURE.studies(size, seed=0)
+
+
 def test_paper_gap_studies_keep_7a_setting_and_change_one_factor() -> None:
-    studies = gap.gap_studies("paper")
+    studies = _gap_studies("paper")
     steps, stopping = studies["gap-steps"], studies["gap-stopping"]
     for study in (steps, stopping):
         assert study.task == GRID_PAPER.task and dict(study.grid) == dict(GRID_PAPER.grid)
@@ -40,11 +44,11 @@ def test_paper_gap_studies_keep_7a_setting_and_change_one_factor() -> None:
         assert reference[factor] in values
         assert cell.params[factor] == values[0]
     with pytest.raises(ValueError, match="size"):
-        gap.gap_studies("huge")
+        _gap_studies("huge")
 
 
 def test_cpu_gap_size_is_the_paper_setting_on_the_factor_grid() -> None:
-    paper, cpu = gap.gap_studies("paper"), gap.gap_studies("cpu")
+    paper, cpu = _gap_studies("paper"), _gap_studies("cpu")
     assert list(cpu) == list(paper)
     for name, study in cpu.items():
         reference = paper[name]
@@ -84,7 +88,7 @@ def test_gap_run_writes_tables_figure_and_a_generated_answer(gap_run: Path, tmp_
         assert (gap_run / name).is_file()
     (record,) = json.loads((gap_run / "run.json").read_text())["runs"]
     assert set(record["wall_seconds"]) == {"gap"} and set(record["preset"]["studies"]) == set(
-        gap.gap_studies("tiny")
+        _gap_studies("tiny")
     )  # run.json records the gap studies it ran
     settings = pd.read_csv(gap_run / "gap-settings.csv")
     steps = settings[settings["study"] == "gap-steps"]

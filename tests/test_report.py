@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from progfusion.figures import verdicts
+from progfusion.figures import fig4, fig7, fig8, verdicts
 from progfusion.figures.cli import main
 from progfusion.figures.verdicts import EmpiricalClaim, verdict
 
@@ -58,13 +58,13 @@ def test_figure7_claims_on_hand_checkable_pairs() -> None:
     # every pro MSE is 10% below late's: wins 100%, improvement exactly +10%
     late = [1.0, 2.0, 1.5, 0.5, 4.0, 3.0]
     grid = _grid(late, [0.9 * x for x in late])
-    wins, mean_gain, ratio, direction = verdicts.figure7_claims(grid)
+    wins, mean_gain, ratio, direction = fig7.grid_claims(grid)
     assert wins.n == 6 and wins.mean == 1.0 and wins.verdict == "reproduced"
     assert mean_gain.mean == pytest.approx(10.0) and mean_gain.verdict == "reproduced"
     assert ratio.mean == pytest.approx(10.0) and ratio.ci_low == pytest.approx(10.0)
     assert direction.verdict == "reproduced"
     # pro worse by 10% everywhere: every claim is contradicted
-    worse = verdicts.figure7_claims(_grid(late, [1.1 * x for x in late]))
+    worse = fig7.grid_claims(_grid(late, [1.1 * x for x in late]))
     assert [c.verdict for c in worse] == ["not reproduced"] * 4
 
 
@@ -73,7 +73,7 @@ def test_the_two_readings_of_8_percent_differ_when_errors_vary() -> None:
     # ratios is +20%, the ratio of mean MSEs is negative
     late = [0.1, 0.1, 0.1, 10.0, 10.0, 10.0]
     pro = [0.05, 0.05, 0.05, 11.0, 11.0, 11.0]
-    _, per_pair, ratio, _ = verdicts.figure7_claims(_grid(late, pro))
+    _, per_pair, ratio, _ = fig7.grid_claims(_grid(late, pro))
     assert per_pair.mean == pytest.approx(20.0)
     expected = 100 * (np.mean(late) - np.mean(pro)) / np.mean(late)
     assert ratio.mean == pytest.approx(expected) and ratio.mean < 0
@@ -81,7 +81,7 @@ def test_the_two_readings_of_8_percent_differ_when_errors_vary() -> None:
 
 
 def test_claims_drop_nan_values() -> None:
-    claim = verdicts._claim("7", "q", "e", (0.0, math.inf), np.array([1.0, np.nan, 2.0]))
+    claim = verdicts.claim("7", "q", "e", (0.0, math.inf), np.array([1.0, np.nan, 2.0]))
     assert isinstance(claim, EmpiricalClaim) and claim.n == 2
 
 
@@ -96,9 +96,9 @@ def test_report_end_to_end(tiny_run: Path, tiny_run_copy: Path, capsys, monkeypa
     headline = [line for line in printed if not line.startswith("wrote ")]
     assert max(len(line) for line in headline) <= 80
     claims = [
-        *verdicts.figure4_claims(pd.read_csv(out / "figure4.csv")),
-        *verdicts.figure7_claims(pd.read_csv(out / "figure7.csv")),
-        *verdicts.figure8_claims(pd.read_csv(out / "figure8.csv")),
+        *fig4.table_claims(pd.read_csv(out / "figure4.csv")),
+        *fig7.grid_claims(pd.read_csv(out / "figure7.csv")),
+        *fig8.claims({"figure8": pd.read_csv(out / "figure8.csv")}),
     ]
     assert sum(line.startswith(("4a ", "4b ", "7 ", "8 ")) for line in headline) == len(claims)
     assert any(f"{len(claims)} claims tested at once" in line for line in headline)

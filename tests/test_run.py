@@ -31,7 +31,7 @@ from progfusion.experiments.jobs import DataRecipe, Job, study_jobs
 from progfusion.experiments.run import make_shards, run_sweep, shard_work
 from progfusion.experiments.seeds import derive_seed
 from progfusion.experiments.store import ResultsStore
-from progfusion.figures import fig7_8
+from progfusion.figures import fig4, fig7, fig8
 from progfusion.figures.presets import get_preset
 from progfusion.models.protocol import TrainConfig
 
@@ -209,7 +209,7 @@ def test_a_sweep_in_this_process_leaves_no_task_data_behind(tmp_path) -> None:
 
 
 def _steps_jobs() -> list[Job]:
-    return study_jobs(fig7_8.steps_study("tiny"))  # 4 real (tiny) models: 2 trials x late/pro
+    return study_jobs(fig7.FIGURE.studies("tiny", seed=0)[fig7.STEPS_TABLE])  # 4 real (tiny) models: 2 trials x late/pro
 
 
 def _sweep_table(tmp_path, name: str, run_shard=None, monkeypatch=None) -> pd.DataFrame:
@@ -392,7 +392,7 @@ def test_pairs_keep_only_complete_ok_pairs() -> None:
 
 
 def test_grid_improvement_leaves_diverged_pairs_out() -> None:
-    cells = analysis.grid_improvement(_grid_table()).set_index("eta")
+    cells = fig7.grid_improvement(_grid_table()).set_index("eta")
     assert_close(cells.loc[0.0, "improvement"], 10.0, dtype=F64)
     assert_close(cells.loc[1.0, "improvement"], -20.0, dtype=F64)
     assert cells.loc[0.0, "win_fraction"] == 1.0 and cells.loc[1.0, "win_fraction"] == 0.0
@@ -413,11 +413,11 @@ def test_improvement_summary_on_hand_checkable_pairs() -> None:
 
 def test_steps_and_robustness_summaries_leave_diverged_pairs_out() -> None:
     table = _grid_table()
-    steps = analysis.steps_summary(table)
+    steps = fig7.steps_summary(table)
     assert list(steps["steps"]) == [100]
     assert steps["n"].iloc[0] == 3
     assert_close(steps["mean_improvement"].iloc[0], 0.0, dtype=F64)
-    rob = analysis.robustness_pairs(table)
+    rob = fig8.robustness_pairs(table)
     assert len(rob) == 3
     # perf = -MSE at levels (0, 0.5); late loses 1.0 between them, pro 0.5: pro is
     # the more robust. Trapezoid: AUC = 0.5 * (perf(0) + perf(0.5)) / 2.
@@ -430,7 +430,7 @@ def test_steps_and_robustness_summaries_leave_diverged_pairs_out() -> None:
     # pro sits 0.5 above it there, 0 at level 0: trapezoid 0.5 * (0 + 0.5) / 2 = 0.125
     assert_close(rob["effective_robustness"].to_numpy(), [0.125] * 3, dtype=F64)
     assert_close(rob["effective_robustness_late"].to_numpy(), [0.0] * 3, dtype=F64)
-    auc = analysis.model_robust_auc(table)
+    auc = fig8.model_robust_auc(table)
     assert np.isnan(auc[table["test_mse"].isna().to_numpy()]).all()
 
 
@@ -445,7 +445,7 @@ def test_width_summary_leaves_diverged_models_out() -> None:
             "test_accuracy": [0.25, 0.75, 0.0, 0.5],
         }
     )
-    s = analysis.width_summary(table).set_index("design")
+    s = fig4.width_summary(table).set_index("design")
     assert s.loc["late", "n"] == 2 and s.loc["pro", "n"] == 1
     assert_close(s.loc["late", "mean"], 0.5, dtype=F64)
     assert s.loc["late", "ci_low"] <= 0.5 <= s.loc["late", "ci_high"]

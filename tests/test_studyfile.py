@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from progfusion.experiments import LatentTask, Protocol, Study, load_study, save_study
 from progfusion.experiments.studyfile import study_from_dict, study_to_dict, study_to_toml
-from progfusion.figures import fig4, fig7_8
+from progfusion.figures import fig4, fig7
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
 FIGURE_STUDIES = {
     f"{name}-{size}": study
     for name, sizes in (
         ("fig4", fig4.SIZES),
-        ("fig7", fig7_8.GRID_SIZES),
-        ("fig7b", fig7_8.STEPS_SIZES),
+        ("fig7", fig7.GRID_SIZES),
+        ("fig7b", fig7.STEPS_SIZES),
     )
     for size, study in sizes.items()
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from progfusion.figures import verdicts
+from progfusion.figures import fig4
 
 WIDTHS = (2, 8, 32)
 
@@ -33,7 +33,7 @@ def _table(early_gap: dict[int, float], pro_gap: dict[int, float], trials: int =
 
 
 def _verdicts(table: pd.DataFrame) -> dict[tuple[str, str], str]:
-    claims = verdicts.figure4_claims(table)
+    claims = fig4.table_claims(table)
     return {(c.quote[:20], c.effect.split(":")[0]): c.verdict for c in claims}
 
 
@@ -61,4 +61,4 @@ def test_a_gap_that_changes_sign_reads_two_ways() -> None:
 
 def test_slope_is_per_doubling_of_width() -> None:
     gaps = pd.DataFrame([[0.3, 0.2, 0.1]], columns=[2, 4, 8])  # -0.1 per doubling
-    assert verdicts._slope(gaps)[0] == pytest.approx(-0.1)
+    assert fig4._slope(gaps)[0] == pytest.approx(-0.1)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import sys
 import textwrap
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from . import claims, counting_claims
 from ._records import CORRECTED, FALSE, HOLDS, ClaimResult, Erratum
+from .blocks import missing_markers, replace_blocks
 from .multiplicative import MonomialCounts
 
 __all__ = [
@@ -271,12 +271,11 @@ def _replace_blocks(path: str | Path, blocks: dict[tuple[str, str], str]) -> boo
     with its body; False (the file left alone) when a marker is missing."""
     path = Path(path)
     text = path.read_text(encoding="utf-8")
-    if any(m not in text for pair in blocks for m in pair):
+    markers = {str(i): pair for i, pair in enumerate(blocks)}
+    if missing_markers(text, markers):
         return False
-    for (start, end), body in blocks.items():
-        pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
-        text = pattern.sub(lambda _, s=start, b=body, e=end: f"{s}\n{b.strip()}\n{e}", text, 1)
-    path.write_text(text, encoding="utf-8")
+    bodies = {str(i): body for i, body in enumerate(blocks.values())}
+    path.write_text(replace_blocks(text, bodies, markers), encoding="utf-8")
     return True
 
 

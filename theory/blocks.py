@@ -2,10 +2,13 @@
 
 A block is the text between a start and an end marker (HTML comments, invisible
 when rendered), for example ``<!-- figures:start -->`` and ``<!-- figures:end -->``.
-Code writes the text between them; everything outside is the author's. The README
-(:mod:`.publish`) and ``docs/paper-report.md`` (:mod:`.paper_report`) use the same
-two operations: :func:`replace_blocks` rewrites them, :func:`stale_blocks` names those
-whose text differs from what code gives, so a test fails on a hand edit.
+Code writes the text between them; everything outside is the author's. The theory
+table (:mod:`.render`) and the figures' published blocks in the README and
+``docs/paper-report.md`` (``progfusion.figures.publish``, ``.paper_report``) use the
+same operations: :func:`replace_blocks` rewrites them, :func:`stale_blocks` names
+those whose text differs from what code gives, so a test fails on a hand edit. It
+lives here, in the package every other imports and which imports nothing of ours,
+so that both may use it.
 """
 
 from __future__ import annotations
