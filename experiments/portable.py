@@ -17,16 +17,17 @@ receive (a factory closing over a lock, an open file) and a script that would st
 a pool while being imported by that pool's workers (the missing
 ``if __name__ == "__main__":`` guard). How: every recipe of such a design or task
 (:class:`~.designs.ModelRecipe`, :class:`~.jobs.DataRecipe`) is reduced by a
-``copyreg`` entry of this module to its cloudpickle bytes, which the worker's
-``pickle.loads`` turns back into the recipe. Recipes of other designs pickle as
-before, so the tables of the package's own designs are unchanged.
+``copyreg`` entry of this module to the cloudpickle bytes of its factory or task
+(made once, and written once per shard), from which the worker rebuilds the recipe
+(with this module's functions: cloudpickle is needed where the workers run, as it
+is with Dask). Recipes of other designs pickle as before, so the tables of the
+package's own designs are unchanged.
 """
 
 from __future__ import annotations
 
 import ast
 import copyreg
-import dataclasses
 import functools
 import io
 import multiprocessing
@@ -55,6 +56,11 @@ GUARD_HINT = 'put the call under `if __name__ == "__main__":`, or use workers=1'
 _MAINS = ("__main__", "__mp_main__")
 #: Design references and task classes whose recipes travel by value.
 _BY_VALUE: set[Any] = set()
+#: By-value bytes of the designs and tasks sent so far, and the objects received so
+#: far by their bytes (each cleared past :data:`_MAX_PAYLOADS` entries).
+_PAYLOADS: dict[Any, bytes] = {}
+_RESTORED: dict[bytes, Any] = {}
+_MAX_PAYLOADS = 4096
 _LOCK = threading.RLock()
 _STATE = threading.local()  # .packing: this thread is writing a by-value payload
 
@@ -87,10 +93,10 @@ def make_portable(
         check_main_guard(workers)
     for ref in study.designs:
         if not (isinstance(ref, str) and ref in DESIGNS):
-            _enlist(ref, factory_of(ref), f"design {design_label(ref)!r}")
+            _enlist(ref, factory_of(ref), f"design {design_label(ref)!r}", where)
     task_cls = type(study.task)
     if task_cls not in TASKS.values():
-        _enlist(task_cls, study.task, f"task {task_cls.__name__}")
+        _enlist(task_cls, study.task, f"task {task_cls.__name__}", where)
 
 
 def _where(workers: int, scheduler: str | None, executors: Any) -> str:
@@ -102,21 +108,25 @@ def _where(workers: int, scheduler: str | None, executors: Any) -> str:
     return "here" if workers == 1 else "pool"
 
 
-def _enlist(key: Any, obj: Any, what: str) -> None:
+def _enlist(key: Any, obj: Any, what: str, where: str) -> None:
     """Send ``obj`` (``key``'s factory, or the task) by value if it needs to; refuse it
     if it can travel neither way.
 
     User code that cloudpickle cannot carry but plain pickling names (a module-level
     function whose module holds a lock, say) still travels by reference: a local
-    pool's workers import it as this process did.
+    pool's workers import it as this process did, and ``__main__`` too when they run
+    the main script again.
     """
-    by_reference = _pickles(obj)
-    if by_reference and not _names_user_code(obj):
+    modules = _referenced_modules(obj)  # None: plain pickling fails
+    if modules is not None and not any(_is_user(name) for name in modules):
         return
     try:
         _dumps_by_value(obj)
     except Exception as exc:  # noqa: BLE001 - whatever pickling raised, in one line
-        if by_reference:
+        main = sys.modules.get("__main__")
+        if modules is not None and (
+            "__main__" not in modules or (where == "pool" and main and _reimported(main))
+        ):
             return
         text = " ".join(str(exc).split())[:200]
         raise ValueError(
@@ -141,24 +151,24 @@ def travels_by_value(key: Any) -> bool:
 
 def needs_value(obj: Any) -> bool:
     """Whether ``obj`` must travel by value: plain pickling fails (a lambda, a local
-    function, a lock), or refers to ``__main__`` or a user's module (:func:`user_file`)."""
-    return not _pickles(obj) or _names_user_code(obj)
+    function, a lock), or names ``__main__`` or a user's module (:func:`user_file`)."""
+    modules = _referenced_modules(obj)
+    return modules is None or any(_is_user(name) for name in modules)
 
 
-def _pickles(obj: Any) -> bool:
-    try:
-        _Recorder(io.BytesIO()).dump(obj)
-    except Exception:  # noqa: BLE001 - any failure: by reference is impossible
-        return False
-    return True
+def _is_user(module_name: str) -> bool:
+    return module_name in _MAINS or user_file(module_name) is not None
 
 
-def _names_user_code(obj: Any) -> bool:
-    """Whether plain pickling ``obj`` names ``__main__`` or a user's module (call only
-    when it pickles)."""
+def _referenced_modules(obj: Any) -> set[str] | None:
+    """The modules of the classes and functions plain pickling names to write ``obj``;
+    None when it cannot."""
     recorder = _Recorder(io.BytesIO())
-    recorder.dump(obj)
-    return any(name in _MAINS or user_file(name) is not None for name in recorder.modules)
+    try:
+        recorder.dump(obj)
+    except Exception:  # noqa: BLE001 - any failure: by reference is impossible
+        return None
+    return recorder.modules
 
 
 class _Recorder(pickle.Pickler):
@@ -180,15 +190,14 @@ def user_file(module_name: str) -> Path | None:
     if module_name in _MAINS or module_name.partition(".")[0] == "progfusion":
         return None
     file = getattr(sys.modules.get(module_name), "__file__", None)
-    if not file:
-        return None
+    return _user_path(file) if isinstance(file, str) and file else None
+
+
+@functools.lru_cache(maxsize=8192)
+def _user_path(file: str) -> Path | None:
+    """``file`` resolved, or None when it lies in the standard library or site-packages."""
     path = Path(file).resolve()
-    return None if _installed(path) else path
-
-
-@functools.lru_cache(maxsize=4096)
-def _installed(path: Path) -> bool:
-    return any(path.is_relative_to(root) for root in _installed_roots())
+    return None if any(path.is_relative_to(root) for root in _installed_roots()) else path
 
 
 @functools.cache
@@ -229,22 +238,57 @@ def _dumps_by_value(obj: Any) -> bytes:
                 cloudpickle.unregister_pickle_by_value(module)
 
 
-@functools.lru_cache(maxsize=1024)
-def _payload(recipe: ModelRecipe | DataRecipe) -> bytes:
-    if isinstance(recipe, ModelRecipe):  # a "file.py:name" reference: its factory itself
-        recipe = dataclasses.replace(recipe, design=factory_of(recipe.design))
-    return _dumps_by_value(recipe)
+def _value(key: Any, obj: Any) -> bytes:
+    """``obj``'s by-value bytes, made once per ``key`` (the same bytes object each time,
+    so a shard's pickle holds them once however many of its jobs share them)."""
+    with _LOCK:
+        payload = _PAYLOADS.get(key)
+        if payload is None:
+            if len(_PAYLOADS) >= _MAX_PAYLOADS:
+                _PAYLOADS.clear()
+            payload = _PAYLOADS[key] = _dumps_by_value(obj)
+        return payload
 
 
-def _reduce_recipe(recipe: ModelRecipe | DataRecipe) -> tuple:
-    key = recipe.design if isinstance(recipe, ModelRecipe) else type(recipe.task)
-    if getattr(_STATE, "packing", False) or not travels_by_value(key):
+def _restored(payload: bytes, travels: Any = None) -> Any:
+    """The object of ``payload``, one per payload in this process, sent on by value if this
+    process pickles it again (a Dask scheduler in the client's process does)."""
+    with _LOCK:
+        obj = _RESTORED.get(payload)
+        if obj is None:
+            if len(_RESTORED) >= _MAX_PAYLOADS:
+                _RESTORED.clear()
+            obj = _RESTORED[payload] = pickle.loads(payload)
+            _PAYLOADS[obj] = payload
+            _BY_VALUE.add(obj if travels is None else travels(obj))
+        return obj
+
+
+def _restore_model(payload: bytes, input_dims, output_dim, params) -> ModelRecipe:
+    return ModelRecipe(_restored(payload), input_dims, output_dim, params)
+
+
+def _restore_data(payload: bytes, seed: int, corrupt: bool) -> DataRecipe:
+    return DataRecipe(_restored(payload, type), seed, corrupt)
+
+
+def _reduce_model(recipe: ModelRecipe) -> tuple:
+    design = recipe.design
+    if getattr(_STATE, "packing", False) or not travels_by_value(design):
         return recipe.__reduce_ex__(2)  # as without this entry
-    return pickle.loads, (_payload(recipe),)
+    payload = _value(design, factory_of(design))  # a "file.py:name" reference: its factory
+    return _restore_model, (payload, recipe.input_dims, recipe.output_dim, recipe.params)
 
 
-copyreg.pickle(ModelRecipe, _reduce_recipe)
-copyreg.pickle(DataRecipe, _reduce_recipe)
+def _reduce_data(recipe: DataRecipe) -> tuple:
+    task = recipe.task
+    if getattr(_STATE, "packing", False) or not travels_by_value(type(task)):
+        return recipe.__reduce_ex__(2)
+    return _restore_data, (_value(task, task), recipe.seed, recipe.corrupt)
+
+
+copyreg.pickle(ModelRecipe, _reduce_model)
+copyreg.pickle(DataRecipe, _reduce_data)
 
 
 # ---------------------------------------------------------------- the __main__ guard
@@ -270,6 +314,16 @@ def check_main_guard(workers: int | None = None) -> None:
         raise RuntimeError(
             f"{asked} was called while a worker process was importing the main script: {GUARD_HINT}"
         )
+    main = sys.modules.get("__main__")
+    script = getattr(main, "__file__", None)
+    if main is not None and script and _reimported(main):
+        where = os.path.join(multiprocessing.process.ORIGINAL_DIR or "", script)
+        if not os.path.isfile(where):
+            raise RuntimeError(
+                f"{asked}: every worker process starts by running the main script again, "
+                f"and {script} is not a file (a script read from stdin?): run it from a "
+                "file, or use workers=1"
+            )
     found = unguarded_call()
     if found is not None:
         path, line = found

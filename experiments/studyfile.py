@@ -86,12 +86,20 @@ def _reference(obj: Any, what: str, strict: bool = True, base: Path | None = Non
         return f"partial({_reference(obj.func, what, strict)}, {', '.join(bound)})"
     named = obj if isinstance(obj, type) or inspect.isroutine(obj) else type(obj)
     module, qualname = getattr(named, "__module__", None), getattr(named, "__qualname__", "")
-    if strict and (named is not obj or not module or module in _MAINS or "<" in qualname):
+    if strict and named is not obj:
+        raise ValueError(
+            f"cannot write {what} {obj!r} to a study file: name a function or class instead "
+            "and give its settings in params or design_params"
+        )
+    if strict and (not module or module in _MAINS or "<" in qualname):
         raise ValueError(
             f"cannot write {what} {obj!r} to a study file: define it at module level in a "
             "file or an importable module, and name it as 'file.py:name' or 'module:name'"
         )
-    state = repr(obj) if named is not obj and dataclasses.is_dataclass(obj) else ""
+    state = ""
+    if named is not obj and dataclasses.is_dataclass(obj):  # a factory holding its settings
+        fields = dataclasses.fields(obj)
+        state = f"({', '.join(f'{f.name}={getattr(obj, f.name)!r}' for f in fields)})"
     return f"{_module_text(module, strict, base)}:{qualname}{state}"
 
 
