@@ -83,7 +83,7 @@ class Settings:
     def config(self) -> TrainConfig:
         return TrainConfig(
             objective="regression",
-            protocol="fixed-steps",
+            name="fixed-steps",
             batch_size=self.batch,
             max_steps=self.steps,
             eval_every=self.steps,
@@ -110,7 +110,7 @@ def _warm_up(settings: Settings, data: list) -> None:
     With ``--compile``, the stacked step is compiled here for every stack size the
     timed run uses (a new size recompiles once).
     """
-    short = TrainConfig(protocol="fixed-steps", batch_size=settings.batch, max_steps=3)
+    short = TrainConfig(name="fixed-steps", batch_size=settings.batch, max_steps=3)
     sizes = [2] if settings.compile is None else sorted(set(settings.chunks(len(data))))
     for size in sizes:
         train_stack(
@@ -159,7 +159,7 @@ def matmul_us(settings: Settings, data: list) -> float:
     final evaluation cancels), timed alone, over the stack size."""
 
     def run(steps: int) -> None:
-        cfg = TrainConfig(protocol="fixed-steps", batch_size=settings.batch, max_steps=steps)
+        cfg = TrainConfig(name="fixed-steps", batch_size=settings.batch, max_steps=steps)
         seeds = list(range(len(data)))
         train_stack(settings.spec.build, seeds, data, cfg, device=settings.device)
 

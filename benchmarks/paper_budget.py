@@ -58,7 +58,7 @@ class Costs:
 def _fixed(job: Job, steps: int):
     """The job's protocol as ``steps`` fixed steps: no evaluations, records or noise."""
     return replace(
-        job.config, protocol="fixed-steps", max_steps=steps, eval_every=steps,
+        job.config, name="fixed-steps", max_steps=steps, eval_every=steps,
         record_steps=(), noise_levels=(),
     )  # fmt: skip
 

@@ -74,7 +74,7 @@ def case(name: str) -> tuple[partial, list, TrainConfig]:
     data = [task.build(seed) for seed in range(n_models)]
     dims = tuple(x.shape[1] for x in data[0].train.inputs)
     factory = partial(getattr(designs, parts[1]), dims, task.output_dim, **params)
-    config = TrainConfig(objective=objective, protocol="fixed-steps", eval_every=10**9)
+    config = TrainConfig(objective=objective, name="fixed-steps", eval_every=10**9)
     return factory, data, config
 
 
@@ -109,7 +109,7 @@ def shares(name: str, steps: int) -> tuple[int, float, dict[str, float]]:
     of the data nor the evaluations)."""
     factory, data, config = case(name)
     seeds = list(range(len(data)))
-    cfg = TrainConfig(objective=config.objective, protocol="fixed-steps", max_steps=steps)
+    cfg = TrainConfig(objective=config.objective, name="fixed-steps", max_steps=steps)
     train_stack(factory, seeds[:2], data[:2], replace(cfg, max_steps=3))  # warm-up
     clocks = {"plain": 0.0, "profiled": 0.0}
 

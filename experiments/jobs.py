@@ -64,12 +64,11 @@ def _parameter_columns(cell: Cell, task: Task, protocol) -> dict[str, Any]:
     columns = {f.name: getattr(task, f.name) for f in dataclasses.fields(task)}
     columns.update({k: v for k, v in cell.params.items() if k not in columns})
     columns.update(
-        protocol=protocol.name,
-        lr=protocol.lr,
-        batch_size=protocol.batch_size,
-        max_steps=protocol.max_steps,
-        eval_every=protocol.eval_every,
-        patience=protocol.patience,
+        {
+            "protocol" if f.name == "name" else f.name: getattr(protocol, f.name)
+            for f in dataclasses.fields(protocol)
+            if f.metadata.get("column", True)
+        }
     )
     return {k: v for k, v in columns.items() if k not in cell.columns}
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 from progfusion.models._checks import positive_int
-from progfusion.models.protocol import TrainConfig
+from progfusion.models.protocol import PROTOCOLS, Protocol
 
 from .columns import RESULT_COLUMNS
 from .designs import DesignRef, accepts, bound_params, design_label, factory_of, factory_params
@@ -39,16 +39,10 @@ from .tasks import Task
 
 __all__ = ["Cell", "MAX_MODELS", "Protocol", "Study", "PROTOCOLS"]
 
-PROTOCOLS = ("early-stopping", "fixed-steps")
-#: Grid or protocol keys and the :class:`Protocol` field each sets.
-_PROTOCOL_KEYS = {
-    "protocol": "name",
-    "lr": "lr",
-    "batch_size": "batch_size",
-    "max_steps": "max_steps",
-    "eval_every": "eval_every",
-    "patience": "patience",
-    "record_steps": "record_steps",
+#: Grid or protocol keys and the :class:`Protocol` field each sets (``protocol`` sets
+#: its ``name``).
+_PROTOCOL_KEYS = {"protocol": "name"} | {
+    f.name: f.name for f in dataclasses.fields(Protocol) if f.name != "name"
 }
 #: Columns the engine writes itself; no parameter may take these names.
 #: The most models one study may hold: 10^7 models of the paper's sizes would take
@@ -57,52 +51,6 @@ MAX_MODELS = 10**7
 
 RESERVED = {"job_id", "design", "trial", "data_seed", "seed", "n_params"}
 RESERVED |= {"config", "error", *RESULT_COLUMNS}
-
-
-@dataclass(frozen=True)
-class Protocol:
-    """How every model of a study trains (SPEC section 4.2).
-
-    ``name``: ``"early-stopping"`` (evaluate on the validation split every
-    ``eval_every`` steps, keep the best weights, stop after ``patience`` evaluations
-    without improvement or at ``max_steps``) or ``"fixed-steps"`` (exactly
-    ``max_steps`` steps, final weights). ``record_steps``: steps after which each
-    model's test metric is also recorded. Adam with learning rate ``lr`` and
-    minibatches of ``batch_size``.
-    """
-
-    name: str = "early-stopping"
-    lr: float = 1e-3
-    batch_size: int = 128
-    max_steps: int = 6_400
-    eval_every: int = 100
-    patience: int = 10
-    record_steps: tuple[int, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "record_steps", tuple(self.record_steps))
-        if self.name not in PROTOCOLS:
-            raise ValueError(
-                f"protocol.name must be one of {', '.join(PROTOCOLS)}, got {self.name!r}"
-            )
-        self.train_config("regression", ())  # TrainConfig's own checks
-
-    def train_config(self, objective: str, noise_levels: Sequence[float]) -> TrainConfig:
-        """The trainer's configuration for a task of ``objective``."""
-        try:
-            return TrainConfig(
-                objective=objective,
-                protocol=self.name,
-                lr=self.lr,
-                batch_size=self.batch_size,
-                max_steps=self.max_steps,
-                eval_every=self.eval_every,
-                patience=self.patience,
-                record_steps=tuple(self.record_steps),
-                noise_levels=tuple(noise_levels),
-            )
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"protocol: {exc}") from None
 
 
 @dataclass(frozen=True)

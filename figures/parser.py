@@ -190,7 +190,9 @@ def _machine_options(parser: argparse.ArgumentParser) -> None:
         "--progress", action="store_true",
         help="progress bars even when stderr is not a terminal (default: on a terminal only)",
     )  # fmt: skip
-    bars.add_argument("--quiet", action="store_true", help="no progress bars")
+    bars.add_argument(
+        "--quiet", action="store_true", help="no progress bars (default: on a terminal only)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -246,7 +248,7 @@ def _figure(sub) -> None:
     )  # fmt: skip
     p.add_argument(
         "name", choices=list(FIGURES),
-        help="; ".join(f"{name}: {f.title}" for name, f in FIGURES.items()),
+        help="; ".join(f"{f.title} (trains {', '.join(f.tables)})" for f in FIGURES.values()),
     )  # fmt: skip
     _run_options(p, None)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 import numpy as np
@@ -25,67 +25,116 @@ from torch import Tensor
 
 from ._checks import positive_int
 
-__all__ = ["TrainConfig", "model_seeds", "epoch_permutation", "batch_indices"]
+__all__ = [
+    "PROTOCOLS",
+    "Protocol",
+    "TrainConfig",
+    "model_seeds",
+    "epoch_permutation",
+    "batch_indices",
+]
 
-Protocol = Literal["early-stopping", "fixed-steps"]
+#: The protocols: early stopping on the validation split, or a fixed number of steps.
+PROTOCOLS = ("early-stopping", "fixed-steps")
+ProtocolName = Literal["early-stopping", "fixed-steps"]
 Objective = Literal["classification", "regression"]
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """How to train (SPEC section 4.2; the paper states no protocol).
+class Protocol:
+    """How models train, whatever the task (SPEC section 4.2; the paper states none).
+
+    The one statement of the training protocol: a study holds one
+    (``progfusion.experiments.Study.protocol``), and the trainer's
+    :class:`TrainConfig` is one with the task's objective added.
 
     Parameters
     ----------
-    objective
-        ``"classification"`` (cross-entropy; metric: accuracy) or ``"regression"``
-        (mean squared error; metric: MSE).
-    protocol
+    name
         ``"early-stopping"``: evaluate on the validation split every
         ``eval_every`` steps, keep each model's best-validation weights, stop a
         model after ``patience`` evaluations without improvement (or at
         ``max_steps``); test metrics are those of the best checkpoint.
         ``"fixed-steps"``: train exactly ``max_steps`` steps and test the final
         weights.
-    lr, batch_size, betas, eps
-        Adam settings (PyTorch's defaults for betas and eps).
+    lr, batch_size
+        Adam's learning rate and the minibatch size.
     max_steps, eval_every, patience
         In optimiser steps, steps and evaluations.
     record_steps
         Steps after which each model's test metric is also recorded (used for the
-        metric-against-training-steps panel); any protocol.
-    noise_levels
-        Levels at which the best weights are evaluated on corrupted test inputs
-        (needs ``ModelData.corrupted_test``).
+        metric-against-training-steps panel); any protocol. Not a table column of its
+        own: each step's metric is (``<metric>_step_<s>``).
     """
 
-    objective: Objective = "regression"
-    protocol: Protocol = "early-stopping"
+    name: ProtocolName = "early-stopping"
     lr: float = 1e-3
     batch_size: int = 128
     max_steps: int = 6400
     eval_every: int = 100
     patience: int = 10
-    betas: tuple[float, float] = (0.9, 0.999)
-    eps: float = 1e-8
-    record_steps: tuple[int, ...] = field(default_factory=tuple)
-    noise_levels: tuple[float, ...] = field(default_factory=tuple)
+    record_steps: tuple[int, ...] = field(default=(), metadata={"column": False})
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "record_steps", tuple(self.record_steps))
+        if self.name not in PROTOCOLS:
+            raise ValueError(
+                f"protocol.name must be one of {', '.join(PROTOCOLS)}, got {self.name!r}"
+            )
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"protocol: lr must be a finite number > 0, got {self.lr!r}")
+        for name in ("batch_size", "max_steps", "eval_every", "patience"):
+            try:
+                object.__setattr__(self, name, positive_int(name, getattr(self, name)))
+            except ValueError as exc:
+                raise ValueError(f"protocol: {exc}") from None
+        if any(s < 1 or s > self.max_steps for s in self.record_steps):
+            raise ValueError(
+                f"protocol: record_steps must lie in 1..max_steps, got {self.record_steps}"
+            )
+
+    @property
+    def protocol(self) -> str:
+        """The protocol's name (as the trainer reads it: ``config.protocol``)."""
+        return self.name
+
+    def train_config(self, objective: Objective, noise_levels=()) -> TrainConfig:
+        """This protocol for a task of ``objective``, evaluated at ``noise_levels``."""
+        own = {f.name: getattr(self, f.name) for f in fields(Protocol)}
+        return TrainConfig(**own, objective=objective, noise_levels=tuple(noise_levels))
+
+
+@dataclass(frozen=True)
+class TrainConfig(Protocol):
+    """How to train one stack: a :class:`Protocol` with the task's objective and the
+    test-time noise levels, and Adam's constants.
+
+    Parameters
+    ----------
+    objective
+        ``"classification"`` (cross-entropy; metric: accuracy) or ``"regression"``
+        (mean squared error; metric: MSE).
+    betas, eps
+        Adam's (PyTorch's defaults).
+    noise_levels
+        Levels at which the best weights are evaluated on corrupted test inputs
+        (needs ``ModelData.corrupted_test``).
+
+    The other parameters are :class:`Protocol`'s.
+    """
+
+    objective: Objective = "regression"
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    noise_levels: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if self.objective not in ("classification", "regression"):
             raise ValueError(
                 f"objective must be 'classification' or 'regression', got {self.objective!r}"
             )
-        if self.protocol not in ("early-stopping", "fixed-steps"):
-            raise ValueError(
-                f"protocol must be 'early-stopping' or 'fixed-steps', got {self.protocol!r}"
-            )
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
-        for name in ("batch_size", "max_steps", "eval_every", "patience"):
-            object.__setattr__(self, name, positive_int(name, getattr(self, name)))
-        if any(s < 1 or s > self.max_steps for s in self.record_steps):
-            raise ValueError(f"record_steps must lie in 1..max_steps, got {self.record_steps}")
+        object.__setattr__(self, "noise_levels", tuple(self.noise_levels))
         if any(not math.isfinite(v) or v < 0 for v in self.noise_levels):
             raise ValueError(f"noise_levels must be finite and >= 0, got {self.noise_levels}")
         if list(self.noise_levels) != sorted(set(self.noise_levels)):

@@ -179,7 +179,7 @@ def _factory():
     return torch.nn.Sequential()
 
 
-CONFIG = TrainConfig(objective="regression", protocol="fixed-steps", max_steps=1, batch_size=4)
+CONFIG = TrainConfig(objective="regression", name="fixed-steps", max_steps=1, batch_size=4)
 
 
 @pytest.mark.parametrize(
@@ -213,7 +213,7 @@ def test_train_stack_refuses_cuda_where_there_is_none() -> None:
 def test_train_stack_refuses_targets_that_do_not_fit_the_objective(
     objective, target, words
 ) -> None:
-    config = TrainConfig(objective=objective, protocol="fixed-steps", max_steps=1, batch_size=4)
+    config = TrainConfig(objective=objective, name="fixed-steps", max_steps=1, batch_size=4)
     with pytest.raises(ValueError, match=f"data: model 0's train target must be .*{words}"):
         train_stack(_factory, [0], [_data(target)], config)
 
@@ -225,7 +225,7 @@ def test_train_stack_refuses_labels_beyond_the_models_classes() -> None:
         return LateFusion([Linear(3, 4)], Concat(), Linear(4, 3))
 
     config = TrainConfig(
-        objective="classification", protocol="fixed-steps", max_steps=1, batch_size=4
+        objective="classification", name="fixed-steps", max_steps=1, batch_size=4
     )
     labels = np.array([0, 1, 2, 2, 1, 0, 1, 2])
     train_stack(three_classes, [0], [_data(labels)], config)  # labels 0-2: trains

@@ -79,7 +79,7 @@ def _assert_one_line_error(argv: list[str], words: list[str], capsys) -> str:
 
 
 BAD_RUN_ARGS = [
-    (["figure", "5"], ["number", "'5'"]),
+    (["figure", "5"], ["name", "'5'"]),
     (["figure", "7", "--trials", "0"], ["--trials", "'0'"]),
     (["figure", "7", "--trials", "x"], ["--trials", "'x'"]),
     (["figure", "7", "--seed", "-1"], ["--seed", "'-1'"]),
@@ -90,7 +90,7 @@ BAD_RUN_ARGS = [
     (["figures", "--device", "tpu"], ["--device", "'tpu'"]),
     (["figures", "--compile", "fast"], ["--compile", "'fast'"]),
     (["figures", "--bogus"], ["--bogus"]),
-    (["figure"], ["number"]),
+    (["figure"], ["name"]),
     ([], ["command"]),
 ]
 
@@ -254,7 +254,8 @@ def test_help_is_plain_text_within_80_columns(command, monkeypatch, capsys) -> N
     assert "``" not in out and ":class:" not in out  # no reST markup
     assert max(len(line) for line in out.splitlines()) <= 80
     if command == ["figure"]:
-        assert "7(b)" in out and "Figure 8" in out  # figure 7 trains 7(b) and 8's models
+        text = " ".join(out.split())
+        assert "figure7, figure7b" in text and "Figure 8" in text  # 7 trains 7(b) and 8's models
 
 
 def test_a_rerun_says_it_reuses_the_tables_and_shows_no_bar(tiny_run_copy, capsys) -> None:

@@ -45,7 +45,7 @@ WIDTHS = tuple(KEYS[k] for k in ORDER)  # the task's modalities, by position
 LAYERS = {"torch": nn.Linear, "progfusion": Linear}  # vmap path / fast path
 PATHS = {"torch": "vmap", "progfusion": "fast"}
 CFG = TrainConfig(
-    objective="regression", protocol="fixed-steps", lr=1e-2, batch_size=32, max_steps=80
+    objective="regression", name="fixed-steps", lr=1e-2, batch_size=32, max_steps=80
 )
 
 
@@ -267,7 +267,7 @@ def test_random_keyed_models_train_stacked_as_alone(keys, layer, wrap):
         return ProFusion(base, steps=2) if wrap else base
 
     widths = tuple(keys[k] for k in sorted(keys))
-    cfg = TrainConfig(objective="regression", protocol="fixed-steps", batch_size=8, max_steps=6)
+    cfg = TrainConfig(objective="regression", name="fixed-steps", batch_size=8, max_steps=6)
     seeds = [0, 1]
     data = [task(10 + s, widths=widths, n_train=32) for s in seeds]
     stacked = train_stack(factory, seeds, data, cfg, dtype=F64)

@@ -537,7 +537,7 @@ def test_stacked_trainer_vmap_path_trains_wrapped_models(factory):
     seeds = [4, 0, 9]
     data = [task(100 + s) for s in seeds]
     cfg = TrainConfig(
-        objective="regression", protocol="fixed-steps", lr=1e-2, batch_size=32, max_steps=40
+        objective="regression", name="fixed-steps", lr=1e-2, batch_size=32, max_steps=40
     )
     assert stack_path(factory()) == "vmap"  # torch.nn layers: the generic path
     results = train_stack(factory, seeds, data, cfg, dtype=F64, path="vmap")

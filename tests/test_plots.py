@@ -102,7 +102,9 @@ def test_grid_heatmap_mesh_sign_markers_colorbar():
     assert len(ax.collections) == 1  # no contour lines
     marks = {line.get_marker(): list(zip(*line.get_data(), strict=True)) for line in ax.lines}
     assert marks == {"^": [(0.0, 0.0), (2.0, 1.0)], "v": [(0.5, 0.0)]}  # (eta, sigma2)
-    assert len(fig.axes) == 2  # heatmap + colour bar
+    (cbar,) = ax.child_axes  # the colour bar, in an inset beside its heatmap
+    assert len(fig.axes) == 1 and cbar.get_ylabel() == "%"
+    assert cbar.get_position().x0 > ax.get_position().x1  # right of the heatmap
     vmin, vmax = meshes[0].get_clim()
     assert vmin == pytest.approx(-vmax)  # diverging, centred at 0
     assert "eta" in ax.get_xlabel() and "sigma_2" in ax.get_ylabel()
@@ -111,7 +113,7 @@ def test_grid_heatmap_mesh_sign_markers_colorbar():
 def test_grid_heatmap_constant_or_thin_grid_and_fixed_spread():
     const = _grid_table().assign(improvement=1.0)
     ax = plot_grid_heatmap(table=const, value="improvement")
-    assert len(ax.collections) == 1 and len(ax.figure.axes) == 1 and not ax.lines
+    assert len(ax.collections) == 1 and not ax.child_axes and not ax.lines
     ax = plot_grid_heatmap(table=_grid_table(sigmas=(0.5,)), value="improvement")
     assert len(ax.collections) == 1
     wins = _grid_table().assign(w=0.6)

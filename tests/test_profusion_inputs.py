@@ -200,7 +200,7 @@ def pro_model() -> ProFusion:
 
 @pytest.mark.parametrize("path", ["fast", "vmap"])
 def test_the_trainer_names_a_task_whose_widths_do_not_fit(path):
-    cfg = TrainConfig(objective="regression", protocol="fixed-steps", batch_size=16, max_steps=3)
+    cfg = TrainConfig(objective="regression", name="fixed-steps", batch_size=16, max_steps=3)
     fits = train_stack(pro_model, [0, 1], [regression_data((3, 5), s) for s in (0, 1)], cfg)
     assert [r.status for r in fits] == ["ok", "ok"]
     wrong = [regression_data((3, 4), s) for s in (0, 1)]

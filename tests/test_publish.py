@@ -63,7 +63,7 @@ def test_plot_redraws_the_gap_figure_from_settings_or_study_tables(
     with pytest.raises(SystemExit) as exc:
         main(["plot", str(bad)])
     err = capsys.readouterr().err.strip()
-    assert exc.value.code == 2 and "settings table" in err and len(err.splitlines()) == 1
+    assert exc.value.code == 2 and "'win_fraction'" in err and len(err.splitlines()) == 1
 
 
 def test_plot_reads_published_tables(tiny_run: Path, gap_run: Path, tmp_path: Path) -> None:
@@ -125,7 +125,7 @@ def test_paper_report_block_regenerates_and_a_hand_edit_fails(
     assert publish.check_readme(readme, tables, publish.load_runs(results)) == []
     text = report.read_text()
     assert "Hand-written prose, kept." in text and "kept too" in text and "old 68.5%" not in text
-    assert "## Empirical claims" in text and "## The gap study (ours)" in text
+    assert "## Empirical claims" in text and "## The gap study" in text
     for image in ("figure4", "figure7", "figure8", "gap"):  # links resolve from the report
         assert f"](results/{image}.png)" in text and (report.parent / "results" / f"{image}.png")
         assert f"](docs/results/{image}.png)" in readme.read_text()

@@ -115,7 +115,7 @@ def test_figure_jobs_pair_designs_and_do_not_depend_on_the_trial_count() -> None
 
 LATE = ModelRecipe.of("late", (16, 16), 1, {"width": 8})
 PRO = ModelRecipe.of("pro", (16, 16), 1, {"width": 8})
-CONFIG = TrainConfig(objective="regression", protocol="fixed-steps", max_steps=10, eval_every=10)
+CONFIG = TrainConfig(objective="regression", name="fixed-steps", max_steps=10, eval_every=10)
 TASK = LatentTask(n_train=64, n_val=0, n_test=32)  # 16-wide inputs, as LATE and PRO take
 
 
@@ -209,7 +209,8 @@ def test_a_sweep_in_this_process_leaves_no_task_data_behind(tmp_path) -> None:
 
 
 def _steps_jobs() -> list[Job]:
-    return study_jobs(fig7.FIGURE.studies("tiny", seed=0)[fig7.STEPS_TABLE])  # 4 real (tiny) models: 2 trials x late/pro
+    # 4 real (tiny) models: 2 trials x late/pro
+    return study_jobs(fig7.FIGURE.studies("tiny", seed=0)[fig7.STEPS_TABLE])
 
 
 def _sweep_table(tmp_path, name: str, run_shard=None, monkeypatch=None) -> pd.DataFrame:
@@ -385,7 +386,7 @@ def _grid_table() -> pd.DataFrame:
 
 
 def test_pairs_keep_only_complete_ok_pairs() -> None:
-    p = analysis.pairs(_grid_table(), "test_mse", ["eta", "sigma2", "trial"])
+    p = analysis.pairs(_grid_table(), "test_mse", ["eta", "sigma2", "trial"], base="late", new="pro")
     assert list(zip(p["eta"], p["trial"], strict=True)) == [(0.0, 0), (0.0, 1), (1.0, 0)]
     assert_close(p["test_mse_late"].to_numpy(), [1.0, 2.0, 0.5], dtype=F64)
     assert_close(p["test_mse_pro"].to_numpy(), [0.9, 1.8, 0.6], dtype=F64)

@@ -115,7 +115,7 @@ def config(objective: str = "regression", protocol: str = "early-stopping", **kw
     most models well before ``max_steps``, at different steps, and some models improve
     after others have left the stack (measured; asserted where it matters)."""
     base = dict(lr=3e-3, batch_size=32, max_steps=300, eval_every=25, patience=2)
-    return TrainConfig(objective=objective, protocol=protocol, **(base | kw))
+    return TrainConfig(objective=objective, name=protocol, **(base | kw))
 
 
 def data_for(case: str, seeds=SEEDS) -> list[ModelData]:
@@ -516,7 +516,7 @@ def test_bad_input_raises_value_error_naming_the_parameter(name: str) -> None:
         (dict(lr=0), "lr"),
         (dict(lr=-1e-3), "lr"),
         (dict(objective="x"), "objective"),
-        (dict(protocol="x"), "protocol"),
+        (dict(name="x"), "protocol.name"),
         (dict(batch_size=0), "batch_size"),
         (dict(record_steps=(0,)), "record_steps"),
         (dict(noise_levels=(-0.1,)), "noise_levels"),
