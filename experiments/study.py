@@ -301,7 +301,6 @@ class Study:
         ):
             raise ValueError(f"noise_levels must be finite, >= 0 and increasing, got {levels}")
 
-
     def _check_design_params(self) -> None:
         labels = [design_label(ref) for ref in self.designs]
         task_fields = _field_names(self.task)

@@ -215,8 +215,6 @@ def table_claims(table: pd.DataFrame) -> list[EmpiricalClaim]:
     return claims
 
 
-
-
 def claims(tables: Tables) -> list[EmpiricalClaim]:
     return table_claims(tables[TABLE])
 

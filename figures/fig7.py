@@ -149,7 +149,6 @@ STEPS_SIZES: dict[str, Study] = {
 }
 
 
-
 # ----------------------------------------------------------------------------- numbers
 
 
@@ -399,8 +398,7 @@ FIGURE = Figure(
     name="7",
     title="Figure 7: MSE improvement of pro over late fusion",
     sizes={
-        size: {GRID_TABLE: GRID_SIZES[size], STEPS_TABLE: STEPS_SIZES[size]}
-        for size in GRID_SIZES
+        size: {GRID_TABLE: GRID_SIZES[size], STEPS_TABLE: STEPS_SIZES[size]} for size in GRID_SIZES
     },
     follows_protocol=(GRID_TABLE,),
     draw=draw,

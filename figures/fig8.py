@@ -96,8 +96,11 @@ def draw(tables: Tables, *, style=PAPER, width_in: float = TEXT_WIDTH_IN) -> plt
     panels = (
         ("delta_auc", r"$\Delta$ robust AUC", "(a) robust AUC, pro minus late"),
         # Taori et al.'s, integrated with robust AUC's trapezoid: (a) and (b) share a scale
-        ("effective_robustness", "effective robustness",
-         "(b) effective robustness of pro (vs late trend)"),
+        (
+            "effective_robustness",
+            "effective robustness",
+            "(b) effective robustness of pro (vs late trend)",
+        ),
     )
     with use_style(style):
         fig, axes = panel_layout(2, width_in=width_in)
@@ -179,4 +182,3 @@ FIGURE = Figure(
     claims=claims,
     readme=readme,
 )
-

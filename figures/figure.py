@@ -134,7 +134,9 @@ class Figure:
             )
         return {
             table: apply_size(
-                study, seed=seed, trials=trials,
+                study,
+                seed=seed,
+                trials=trials,
                 protocol=protocol if table in self.follows_protocol else None,
             )  # fmt: skip
             for table, study in self.sizes[size].items()

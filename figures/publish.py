@@ -55,12 +55,7 @@ BLOCKS = {
 def _published(apart: bool) -> list[str]:
     """The tables published of the figures with claims (``apart=False``) or of the others,
     trained apart (the gap study): what each trains and the derived tables it publishes."""
-    return [
-        t
-        for f in FIGURES.values()
-        if f.has_claims != apart
-        for t in (*f.tables, *f.published)
-    ]
+    return [t for f in FIGURES.values() if f.has_claims != apart for t in (*f.tables, *f.published)]
 
 
 def publish(out: Path, results: Path, *, gap_out: Path | None = None) -> list[Path]:

@@ -224,9 +224,7 @@ def test_train_stack_refuses_labels_beyond_the_models_classes() -> None:
     def three_classes():
         return LateFusion([Linear(3, 4)], Concat(), Linear(4, 3))
 
-    config = TrainConfig(
-        objective="classification", name="fixed-steps", max_steps=1, batch_size=4
-    )
+    config = TrainConfig(objective="classification", name="fixed-steps", max_steps=1, batch_size=4)
     labels = np.array([0, 1, 2, 2, 1, 0, 1, 2])
     train_stack(three_classes, [0], [_data(labels)], config)  # labels 0-2: trains
     with pytest.raises(ValueError, match="model 1's train labels must be below the model's 3 "):

@@ -39,7 +39,8 @@ def _draw(name: str, out: Path, width_in: float) -> plt.Figure:
 def _undrawn_tick_labels(fig: plt.Figure) -> set[int]:
     """ids of the labels of ticks outside their axis's view (kept by matplotlib, not drawn)."""
     hidden = set()
-    for ax in [*fig.axes, *(child for ax in fig.axes for child in ax.child_axes)]:  # insets too
+    insets = [child for parent in fig.axes for child in parent.child_axes]
+    for ax in [*fig.axes, *insets]:
         for axis in (ax.xaxis, ax.yaxis):
             low, high = sorted(axis.get_view_interval())
             slack = 1e-9 * max(1.0, abs(high - low))

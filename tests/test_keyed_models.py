@@ -44,9 +44,7 @@ ORDER = tuple(sorted(KEYS))  # ("audio", "text", "video"): the ModuleDict's orde
 WIDTHS = tuple(KEYS[k] for k in ORDER)  # the task's modalities, by position
 LAYERS = {"torch": nn.Linear, "progfusion": Linear}  # vmap path / fast path
 PATHS = {"torch": "vmap", "progfusion": "fast"}
-CFG = TrainConfig(
-    objective="regression", name="fixed-steps", lr=1e-2, batch_size=32, max_steps=80
-)
+CFG = TrainConfig(objective="regression", name="fixed-steps", lr=1e-2, batch_size=32, max_steps=80)
 
 
 @pytest.fixture(autouse=True, scope="module")

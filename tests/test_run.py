@@ -386,7 +386,8 @@ def _grid_table() -> pd.DataFrame:
 
 
 def test_pairs_keep_only_complete_ok_pairs() -> None:
-    p = analysis.pairs(_grid_table(), "test_mse", ["eta", "sigma2", "trial"], base="late", new="pro")
+    keys = ["eta", "sigma2", "trial"]
+    p = analysis.pairs(_grid_table(), "test_mse", keys, base="late", new="pro")
     assert list(zip(p["eta"], p["trial"], strict=True)) == [(0.0, 0), (0.0, 1), (1.0, 0)]
     assert_close(p["test_mse_late"].to_numpy(), [1.0, 2.0, 0.5], dtype=F64)
     assert_close(p["test_mse_pro"].to_numpy(), [0.9, 1.8, 0.6], dtype=F64)
