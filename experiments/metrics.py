@@ -469,7 +469,7 @@ def paired_comparison(
         raise ValueError(f"new shape {w.shape} differs from base shape {b.shape}")
     diff = _drop_nan_rows(w - b if higher_is_better else b - w, "base/new pairs")  # [n]
     n = len(diff)
-    win = float(np.mean(diff > 0) + 0.5 * np.mean(diff == 0))
+    win = float(np.mean(win_indicators(np.zeros_like(diff), diff, higher_is_better=True)))
     low, high = bootstrap_ci(diff, n_boot=n_boot, seed=seed)
     if n < 2 or np.all(diff == 0):
         p = float("nan")
