@@ -12,7 +12,11 @@ model (the study's labels, one column per grid axis and per parameter, ``design`
 ``test_<name>``           each extra metric the study names (:mod:`.scores`)
 ``<metric>_noise_<l>``    the metric on test inputs corrupted at noise level ``l``
 ``<metric>_step_<s>``     the test metric after ``s`` steps (``record_steps``)
-``n_params``              the model's parameter count
+``n_params``              the model's parameter count (nominal)
+``n_params_effective``    its parameters with each chain of bias-free linear maps in
+                          series counted as the one map it computes
+``flops_per_sample``      multiply-adds of one forward pass of one sample
+                          (:mod:`progfusion.models.counting`)
 ``config``                hash of the study's configuration (the store's fingerprint)
 ``error``                 the worker's error, for ``failed`` rows
 ========================  ==========================================================

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from progfusion.models.counting import effective_parameter_count, flops_per_sample
 from progfusion.models.mlp import mlp_model
 from torch import nn
 
@@ -272,3 +273,18 @@ class ModelRecipe:
         return parameter_count(
             factory_of(self.design), self.input_dims, self.output_dim, **dict(self.params)
         )
+
+    def costs(self) -> dict[str, int]:
+        """``n_params_effective`` and ``flops_per_sample`` of its model
+        (:mod:`progfusion.models.counting`), computed once per recipe."""
+        return dict(_costs(self))
+
+
+@functools.lru_cache(maxsize=1024)
+def _costs(recipe: ModelRecipe) -> tuple[tuple[str, int], ...]:
+    with torch.random.fork_rng(devices=[]):
+        model = recipe.build()
+    return (
+        ("n_params_effective", effective_parameter_count(model)),
+        ("flops_per_sample", flops_per_sample(model, recipe.input_dims)),
+    )

@@ -106,7 +106,8 @@ def study_jobs(study: Study) -> list[Job]:
                 row = {
                     "job_id": job_id, **study.labels, **cell.columns, "design": label,
                     "trial": trial, "data_seed": data_seed, **extras[task, data_seed],
-                    "seed": seed, "n_params": recipe.parameter_count(), **parameters,
+                    "seed": seed, "n_params": recipe.parameter_count(), **recipe.costs(),
+                    **parameters,
                 }  # fmt: skip
                 labels = tuple(row.items())
                 jobs.append(Job(job_id, recipe, data, seed, config, labels, study.metrics))

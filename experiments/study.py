@@ -50,6 +50,7 @@ _PROTOCOL_KEYS = {"protocol": "name"} | {
 MAX_MODELS = 10**7
 
 RESERVED = {"job_id", "design", "trial", "data_seed", "seed", "n_params"}
+RESERVED |= {"n_params_effective", "flops_per_sample"}
 RESERVED |= {"config", "error", *RESULT_COLUMNS}
 
 
