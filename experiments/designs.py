@@ -15,9 +15,10 @@ latent task's three-layer MLPs, 1 for the lattice task's two-layer ones),
 relatives, ``R`` (unroll steps), ``p`` (back-projection width) and ``context``
 (``"concat"`` or ``"add"``).
 
-``late-wide`` is the capacity control: late fusion with its encoders widened to the
-smallest width whose parameter count is at least that of pro-fusion with the same
-parameters (SPEC section 5).
+``late-wide``, ``late-wide-eff`` and ``late-wide-flops`` are the controls: late fusion
+with its encoders widened to the smallest width whose parameter count, effective
+parameter count or multiply-adds per sample (:mod:`progfusion.models.counting`) is at
+least pro-fusion's with the same parameters (SPEC section 5).
 """
 
 from __future__ import annotations
@@ -91,15 +92,32 @@ def iterative(
     return _unrolled("iterative", input_dims, output_dim, width, depth, head_hidden, R, p, context)
 
 
-def late_wide(
-    input_dims, output_dim, *, width=8, depth=2, head_hidden=0, R=2, p=16, context="concat"
-) -> nn.Module:
-    """Late fusion widened until its parameter count is at least pro-fusion's."""
-    wide = late_wide_width(
-        tuple(input_dims), output_dim, width=width, depth=depth, head_hidden=head_hidden,
-        R=R, p=p, context=context,
-    )  # fmt: skip
-    return late(input_dims, output_dim, width=wide, depth=depth, head_hidden=head_hidden)
+def _late_matched(match: str, doc: str) -> Callable[..., nn.Module]:
+    """A late fusion widened until its ``match`` cost is at least pro-fusion's."""
+
+    def factory(
+        input_dims, output_dim, *, width=8, depth=2, head_hidden=0, R=2, p=16, context="concat"
+    ) -> nn.Module:
+        wide = late_wide_width(
+            tuple(input_dims), output_dim, width=width, match=match, depth=depth,
+            head_hidden=head_hidden, R=R, p=p, context=context,
+        )  # fmt: skip
+        return late(input_dims, output_dim, width=wide, depth=depth, head_hidden=head_hidden)
+
+    factory.__doc__ = doc
+    return factory
+
+
+late_wide = _late_matched("params", "Late fusion widened to at least pro-fusion's parameters.")
+late_wide.__name__ = late_wide.__qualname__ = "late_wide"
+late_wide_eff = _late_matched(
+    "effective", "Late fusion widened to at least pro-fusion's effective parameters."
+)
+late_wide_eff.__name__ = late_wide_eff.__qualname__ = "late_wide_eff"
+late_wide_flops = _late_matched(
+    "flops", "Late fusion widened to at least pro-fusion's multiply-adds per sample."
+)
+late_wide_flops.__name__ = late_wide_flops.__qualname__ = "late_wide_flops"
 
 
 #: The named designs.
@@ -109,6 +127,8 @@ DESIGNS: dict[str, Callable[..., nn.Module]] = {
     "pro": pro,
     "iterative": iterative,
     "late-wide": late_wide,
+    "late-wide-eff": late_wide_eff,
+    "late-wide-flops": late_wide_flops,
 }
 
 
@@ -124,13 +144,39 @@ def _count(factory, input_dims, output_dim, params) -> int:
     return sum(t.numel() for t in model.parameters())
 
 
+#: What a widened late fusion matches of pro-fusion's costs (:mod:`progfusion.models.counting`).
+MATCHES = ("params", "effective", "flops")
+
+
+@functools.lru_cache(maxsize=1024)
+def _cost(factory, match: str, input_dims, output_dim, params) -> int:
+    if match == "params":
+        return _count(factory, input_dims, output_dim, params)
+    with torch.random.fork_rng(devices=[]):
+        model = factory(input_dims, output_dim, **dict(params))
+    if match == "effective":
+        return effective_parameter_count(model)
+    return flops_per_sample(model, input_dims)
+
+
 @functools.lru_cache(maxsize=256)
-def late_wide_width(input_dims: tuple[int, ...], output_dim: int, *, width, **pro_params) -> int:
-    """The smallest encoder width >= ``width`` giving late fusion at least pro's parameters."""
-    shared = {k: pro_params[k] for k in ("depth", "head_hidden")}
-    target = parameter_count(pro, input_dims, output_dim, width=width, **pro_params)
+def late_wide_width(
+    input_dims: tuple[int, ...], output_dim: int, *, width, match: str = "params", **pro_params
+) -> int:
+    """The smallest encoder width >= ``width`` giving late fusion at least pro's ``match``
+    cost: its parameters (``params``), its effective parameters (``effective``) or its
+    multiply-adds per sample (``flops``)."""
+    if match not in MATCHES:
+        raise ValueError(f"match must be one of {', '.join(MATCHES)}, got {match!r}")
+    shared = tuple(sorted((k, pro_params[k]) for k in ("depth", "head_hidden")))
+    target = _cost(
+        pro, match, input_dims, output_dim, (("width", width), *sorted(pro_params.items()))
+    )
     wide = width
-    while parameter_count(late, input_dims, output_dim, width=wide, **shared) < target:
+    while (
+        _cost(late, match, input_dims, output_dim, tuple(sorted((*shared, ("width", wide)))))
+        < target
+    ):
         wide += 1
     return wide
 

@@ -77,6 +77,8 @@ DESIGN_COLORS: dict[str, str] = {
     "pro": "#D55E00",  # vermillion: the proposed design stands out
     "iterative": "#CC79A7",  # reddish purple
     "late-wide": "#56B4E9",  # sky blue: late fusion's hue, lighter (a widened late model)
+    "late-wide-eff": "#E69F00",  # orange: widened to pro's effective parameters
+    "late-wide-flops": "#000000",  # black: widened to pro's multiply-adds
 }
 # One marker per design, so that the designs stay apart in greyscale print (their
 # colours' lightness differs by too little: blue 0.34, green 0.41, vermillion 0.47).
@@ -86,13 +88,13 @@ DESIGN_MARKERS: dict[str, str] = {
     "pro": "^",
     "iterative": "D",
     "late-wide": "v",
+    "late-wide-eff": "<",
+    "late-wide-flops": ">",
 }
 # Colours of designs without one of their own (a user's), in order: the Okabe-Ito
 # colours no design holds (yellow, poor on white, last), then Paul Tol's "muted"
 # scheme (also colour-blind safe; its hues closest to the ones above left out).
 SPARE_COLORS = (
-    "#E69F00",  # orange (Okabe-Ito)
-    "#000000",  # black (Okabe-Ito)
     "#CC6677",  # rose (Tol muted)
     "#332288",  # indigo (Tol muted)
     "#999933",  # olive (Tol muted)
@@ -101,10 +103,10 @@ SPARE_COLORS = (
     "#DDCC77",  # sand (Tol muted)
     "#F0E442",  # yellow (Okabe-Ito)
 )
-# Markers of designs without one of their own, in order. Seven markers against nine
-# colours (coprime), so that past either list's end no two of 63 such designs share
+# Markers of designs without one of their own, in order. Five markers against seven
+# colours (coprime), so that past either list's end no two of 35 such designs share
 # both their colour and their marker.
-SPARE_MARKERS = ("P", "X", "*", "p", "<", ">", "h")
+SPARE_MARKERS = ("P", "X", "*", "p", "h")
 
 
 def design_styles(designs: Iterable[str]) -> dict[str, dict[str, str]]:

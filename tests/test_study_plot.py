@@ -21,7 +21,12 @@ from progfusion.experiments import LatentTask, Study  # noqa: E402
 from progfusion.figures.cli import main  # noqa: E402
 from progfusion.figures.redraw import redraw  # noqa: E402
 from progfusion.figures.study_plot import draw_study, plot_study_panel  # noqa: E402
-from progfusion.figures.style import DESIGN_COLORS, DESIGN_MARKERS, design_styles  # noqa: E402
+from progfusion.figures.style import (  # noqa: E402
+    DESIGN_COLORS,
+    DESIGN_MARKERS,
+    SPARE_MARKERS,
+    design_styles,
+)
 
 from tests.test_figure_layout import _text_boxes, clipped, overlapping  # noqa: E402
 
@@ -141,11 +146,12 @@ def test_every_design_has_its_own_colour_and_marker_in_every_panel() -> None:
 
 
 def test_many_user_designs_still_differ_in_colour_and_marker() -> None:
-    designs = ("late", "early", "pro", "iterative", "late-wide", *(f"mine{i}" for i in range(7)))
+    designs = (*DESIGN_COLORS, *(f"mine{i}" for i in range(len(SPARE_MARKERS))))
     ax = _draw({"R": [1, 2]}, designs=designs).axes[0]
     styles = _styles(ax)
-    assert len(styles) == 12
-    assert len({c for c, _ in styles.values()}) == 12 and len({m for _, m in styles.values()}) == 12
+    n = len(designs)
+    assert len(styles) == n
+    assert len({c for c, _ in styles.values()}) == n and len({m for _, m in styles.values()}) == n
 
 
 def test_user_designs_take_spare_styles_in_table_order_and_ours_keep_theirs() -> None:
