@@ -108,21 +108,40 @@ def test_gap_run_writes_tables_figure_and_a_generated_answer(gap_run: Path, tmp_
     assert calls == []
 
 
-def test_answer_names_the_settings_that_reproduce_both_bands() -> None:
-    rows = []
-    for setting, win, gain in (("fast", 0.95, 8.0), ("slow", 0.6, 1.0)):
-        rows.append({"study": "gap-steps", "setting": setting, "new": "pro", "base": "late",
-                     "n": 30, "win_fraction": win, "mean_improvement": gain,
-                     "win_verdict": "reproduced" if win > 0.9 else "not reproduced",
-                     "improvement_verdict": "reproduced" if gain > 4 else "no"})  # fmt: skip
-    for base, verdict in (("late-wide", "not reproduced"), ("iterative", "reproduced")):
-        rows.append({"study": "gap-stopping", "setting": "es", "new": "pro", "base": base,
-                     "n": 30, "win_fraction": 0.5, "mean_improvement": 0.1, "ci_low": -1.0,
-                     "ci_high": 1.0, "direction_verdict": verdict})  # fmt: skip
-    sentence = answer(pd.DataFrame(rows))
-    assert "1 reproduces both" in sentence and "fast" in sentence and "slow" not in sentence
-    assert "does not survive against late-wide" in sentence
-    assert "survives against iterative" in sentence
+def _row(setting, base, win, gain, **verdicts) -> dict:
+    return {"study": "gap-steps", "setting": setting, "new": "pro", "base": base, "n": 30,
+            "win_fraction": win, "mean_improvement": gain, "ci_low": gain - 1, "ci_high": gain + 1,
+            "replicate": False, "narrow_win_verdict": "not reproduced", **verdicts}  # fmt: skip
+
+
+def test_answer_names_the_settings_that_reproduce_both_bands_and_every_control_there() -> None:
+    both = {"win_verdict": "reproduced", "improvement_verdict": "reproduced"}
+    rows = [
+        _row("fast", "late", 0.95, 8.0, **both, narrow_win_verdict="reproduced"),
+        _row("slow", "late", 0.6, 1.0, win_verdict="no", improvement_verdict="no"),
+        _row("lr = 0.001", "late", 0.7, 1.2, win_verdict="no", improvement_verdict="no",
+             replicate=True),
+        _row("fast", "late-wide", 0.2, -4.0),
+        _row("fast", "late-wide-flops", 0.1, -6.0),
+        _row("early stopping (7(a))", "late", 0.65, 1.0, win_verdict="no",
+             improvement_verdict="no"),
+        _row("early stopping (7(a))", "iterative", 0.6, 0.5),
+    ]  # fmt: skip
+    text = answer(pd.DataFrame(rows))
+    assert text.startswith("Of 3 distinct configurations (4 settings, 1 of them")
+    assert "which win in 70.0% to 70.0%" in text
+    assert "1 reproduces both" in text and ": fast." in text and "slow" not in text
+    assert "85% to 95%, 1 of them still reproduces both: fast" in text
+    assert "At fast, pro-fusion against late-wide: -4.00%" in text
+    assert "against late-wide-flops: -6.00% [-7.00%, -5.00%], wins 10.0%" in text
+    assert "Under 7(a)'s early stopping, pro-fusion against iterative: +0.50%" in text
+
+
+def test_answer_says_when_no_setting_reproduces_both() -> None:
+    rows = [_row("slow", "late", 0.6, 1.0, win_verdict="no", improvement_verdict="no")]
+    text = answer(pd.DataFrame(rows))
+    assert text.startswith("None of 1 distinct configurations reproduces both")
+    assert "closest: slow" in text
 
 
 def _results(tiny_run: Path, gap_run: Path, tmp_path: Path) -> Path:
@@ -134,36 +153,40 @@ def _results(tiny_run: Path, gap_run: Path, tmp_path: Path) -> Path:
     return out
 
 
-def test_readme_blocks_regenerate_from_tables_and_a_hand_edit_fails(
+def test_readme_block_regenerates_from_tables_and_a_hand_edit_fails(
     tiny_run: Path, gap_run: Path, tmp_path: Path
 ) -> None:
     results = tmp_path / "results"
     publish.publish(_results(tiny_run, gap_run, tmp_path), results)
     readme = tmp_path / "README.md"
     readme.write_text(
-        "# x\n<!-- figures:start -->\nold +8%\n<!-- figures:end -->\nkept\n"
-        "<!-- report-headline:start -->\nold\n<!-- report-headline:end -->\n"
+        "# x\n<!-- report-headline:start -->\nold +8%\n<!-- report-headline:end -->\nkept\n"
     )
+    report = tmp_path / "paper-report.md"
+    report.write_text("# r\n<!-- paper-report:start -->\nold\n<!-- paper-report:end -->\n")
+    argv = ["report", "--readme", str(readme), "--paper-report", str(report)]
     with no_training() as calls:
-        assert main(["report", "--readme", str(readme), "--results", str(results)]) == 0
+        assert main([*argv, "--results", str(results)]) == 0
     assert calls == []
     tables = publish.load_tables(results)
-    assert publish.check_readme(readme, tables, publish.load_runs(results)) == []
+    assert publish.check_readme(readme, tables) == []
     text = readme.read_text()
     assert "kept" in text and "old +8%" not in text and "the gap study" in text
-    # how the tables were made, from run.json: the command, the machine, the wall times
-    assert "`progfusion figures --preset tiny" in text and "figure4 " in text and " min" in text
-    assert "Tables: every study on" not in text and "(the gap study, every study on 1 x 1" in text
+    assert "| Figure 7: trials where pro-fusion has the lower MSE |" in text
+    assert "(the gap study, every study on 1 x 1" in text and "Tables: every study on" not in text
     settings = settings_table({k: v for k, v in tables.items() if k.startswith("gap-")})
     assert answer(settings) in text
-    # a hand edit of one number in each block is caught
-    block = text.split("<!-- figures:start -->")[1]
+    assert "](docs/paper-report.md)" in text
+    # how the tables were made, from run.json, is in the paper report: the command (its
+    # folders by name alone), the machine, the wall times
+    made = report.read_text().split("## How the tables were made", 1)[1]
+    assert "`progfusion figures --preset tiny" in made and "figure4 " in made and " min" in made
+    assert "--out /" not in made and "--gap-out /" not in made
+    # a hand edit of one number of the block is caught
+    block = text.split("<!-- report-headline:start -->")[1]
     number = next(w for w in block.split() if w.endswith("%") and w[0].isdigit())
-    edited = text.replace(number, "99.9%", 1)
-    readme.write_text(edited)
-    assert publish.check_readme(readme, tables, publish.load_runs(results)) == ["figures"]
-    readme.write_text(text.replace("| **", "| **not ", 1))
-    assert publish.check_readme(readme, tables, publish.load_runs(results)) == ["headline"]
+    readme.write_text(text.replace(number, "99.9%", 1))
+    assert publish.check_readme(readme, tables) == ["headline"]
 
 
 def test_readme_without_markers_or_tables_is_refused(tmp_path: Path, capsys) -> None:
@@ -171,7 +194,7 @@ def test_readme_without_markers_or_tables_is_refused(tmp_path: Path, capsys) -> 
     readme.write_text("no markers\n")
     with pytest.raises(SystemExit) as exc:
         main(["report", "--readme", str(readme), "--results", str(tmp_path / "none")])
-    assert exc.value.code == 2 and "figures:start" in capsys.readouterr().err
+    assert exc.value.code == 2 and "report-headline:start" in capsys.readouterr().err
     readme.write_text("".join(f"{m}\n" for pair in publish.BLOCKS.values() for m in pair))
     with pytest.raises(SystemExit) as exc:
         main(["report", "--readme", str(readme), "--results", str(tmp_path / "none")])
@@ -183,9 +206,4 @@ def test_published_readme_matches_committed_tables() -> None:
     results = root / publish.RESULTS_DIR
     if not (results / "figure7.csv.gz").is_file():
         pytest.skip("docs/results/ holds no published tables yet (see the README)")
-    assert (
-        publish.check_readme(
-            root / "README.md", publish.load_tables(results), publish.load_runs(results)
-        )
-        == []
-    )
+    assert publish.check_readme(root / "README.md", publish.load_tables(results)) == []
