@@ -77,7 +77,8 @@ def toy(tmp_path: Path, monkeypatch):
 def test_a_registered_figure_appears_in_the_help_and_runs(toy, tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit):
         main(["figure", "--help"])
-    assert "toy: Toy: test MSE against eta" in " ".join(capsys.readouterr().out.split())
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "Toy: test MSE against eta (trains toytable)" in shown
     out = tmp_path / "out"
     assert main(["figure", "toy", "--preset", "tiny", "--quiet", "--out", str(out)]) == 0
     assert "Toy: 4 models" in capsys.readouterr().out
