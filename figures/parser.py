@@ -338,14 +338,15 @@ def _report(sub) -> None:
     )  # fmt: skip
     p.add_argument(
         "--readme", type=Path, metavar="README",
-        help="rewrite README's figures and headline blocks from the published tables "
-        "(--publish DIR, else --results DIR), redrawing DIR's images first; without "
-        "--publish nothing is trained and no REPORT.md is written (default: no README)",
+        help="rewrite README's headline block (what the published figures measured, beside "
+        "the paper) from the published tables (--publish DIR, else --results DIR), "
+        "redrawing DIR's images first; without --publish nothing is trained and no "
+        "REPORT.md is written (default: no README)",
     )  # fmt: skip
     p.add_argument(
         "--paper-report", type=Path, metavar="FILE",
-        help="likewise rewrite the generated block of FILE, normally docs/paper-report.md "
-        "(default: none)",
+        help="likewise rewrite the generated block of FILE, normally docs/paper-report.md: "
+        "every number, the verdicts, the images and how the tables were made (default: none)",
     )  # fmt: skip
     p.add_argument(
         "--results", type=Path, default=Path("docs/results"), metavar="DIR",
