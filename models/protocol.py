@@ -107,7 +107,8 @@ class Protocol:
 @dataclass(frozen=True)
 class TrainConfig(Protocol):
     """How to train one stack: a :class:`Protocol` with the task's objective and the
-    test-time noise levels, and Adam's constants.
+    test-time noise levels, and Adam's constants. The parameters not listed below are
+    :class:`Protocol`'s.
 
     Parameters
     ----------
@@ -119,8 +120,6 @@ class TrainConfig(Protocol):
     noise_levels
         Levels at which the best weights are evaluated on corrupted test inputs
         (needs ``ModelData.corrupted_test``).
-
-    The other parameters are :class:`Protocol`'s.
     """
 
     objective: Objective = "regression"
