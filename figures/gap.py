@@ -25,6 +25,7 @@ their 95% intervals and three verdicts by the report's rule
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,6 +35,7 @@ import pandas as pd
 from progfusion.experiments import LatentTask, Protocol, Study
 from progfusion.experiments.analysis import compare_by_step, compare_designs
 from progfusion.experiments.store import atomic_write_text
+from progfusion.experiments.tuning import select_tuned
 
 from . import fig7
 from .fig7 import GRID_PAPER, IMPROVEMENT_BAND, WIN_BAND
@@ -86,6 +88,15 @@ FACTORS: dict[str, list] = {
     "p": [1, 4, 16],
     "context": ["add", "concat"],
 }
+#: The candidates every design is tuned over in the tuned studies (chosen on the
+#: validation split per cell and trial, :func:`~progfusion.experiments.tuning.select_tuned`).
+TUNING = {"lr": [3e-4, 1e-3, 3e-3], "width": [4, 8, 16]}
+#: The fixed step count at which pro- against late fusion matches the paper's numbers
+#: (the published gap study: 200 steps), where the tuned comparison is also made.
+PAPER_MATCH_STEPS = 200
+#: The tuned studies' tables: under 7(a)'s early stopping, and at the matching steps.
+TUNED, TUNED_STEPS = "gap-tuned", "gap-tuned-steps"
+
 #: The factor studies' grid and trials at the paper size: 3 x 3 cells of 7(a)'s
 #: 9 x 9 (its corners and centre lines), 10 trials per cell instead of 30.
 FACTOR_GRID = {"eta": [0.0, 2.0, 4.0], "sigma2": [0.0, 1.0, 2.0]}
@@ -107,6 +118,14 @@ def _studies(base: Study, factor_grid: dict, factor_trials: int, steps: tuple[in
         "gap-steps": base.with_(name="gap-steps", labels=labels, designs=DESIGNS, protocol=fixed),
         "gap-stopping": base.with_(name="gap-stopping", labels=labels, designs=DESIGNS),
     }
+    tuned_steps = min(PAPER_MATCH_STEPS, max(steps))
+    fixed_tuned = dataclasses.replace(fixed, max_steps=tuned_steps, eval_every=tuned_steps,
+                                      record_steps=())  # fmt: skip
+    for name, protocol in ((TUNED, base.protocol), (TUNED_STEPS, fixed_tuned)):
+        studies[name] = base.with_(
+            name=name, labels=labels, designs=DESIGNS, protocol=protocol,
+            grid={**factor_grid, **TUNING}, trials=factor_trials,
+        )  # fmt: skip
     for factor, values in FACTORS.items():
         studies[f"gap-{factor}"] = base.with_(
             name=f"gap-{factor}",
@@ -265,6 +284,7 @@ def settings_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
                 setting="early stopping (7(a))",
             )  # fmt: skip
         )
+    frames += _tuned_frames(tables)
     for factor in FACTORS:
         name = _table(factor)
         if name not in tables:
@@ -283,6 +303,30 @@ def settings_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     lead = ["study", "setting", "factor", "value", "new", "base"]
     table = table[lead + [c for c in table.columns if c not in lead]]
     return _with_verdicts(table)
+
+
+def _tuned_frames(tables: Mapping[str, pd.DataFrame]) -> list[pd.DataFrame]:
+    """The comparisons of the tuned studies' kept models (one per design, cell, trial)."""
+    frames = []
+    labels = {TUNED: "tuned, early stopping", TUNED_STEPS: "tuned, fixed steps"}
+    for name, label in labels.items():
+        if name in tables:
+            kept = select_tuned(tables[name], list(TUNING), _KEYS)
+            steps = int(kept["max_steps"].max()) if name == TUNED_STEPS else None
+            setting = f"tuned, fixed {steps:,} steps" if steps else label
+            rows = compare_designs(kept, _KEYS, COMPARISONS)
+            frames.append(rows.assign(study=name, factor="tuning", value=setting, setting=setting))
+    return frames
+
+
+def chosen(tables: Tables) -> pd.DataFrame:
+    """The tuned studies' kept models, with their chosen ``lr`` and ``width``."""
+    frames = [
+        select_tuned(tables[name], list(TUNING), _KEYS).assign(study=name)
+        for name in (TUNED, TUNED_STEPS)
+        if name in tables
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def _base_values() -> dict[str, object]:
@@ -378,7 +422,25 @@ def answer(settings: pd.DataFrame) -> str:
     stopping = "early stopping (7(a))"
     at = [*both["setting"], *([stopping] if pro["setting"].eq(stopping).any() else [])]
     sentences += [_controls(settings, setting) for setting in dict.fromkeys(at)]
+    for i, setting in enumerate(_tuned_settings(settings)):
+        sentences.append(_tuned(settings, setting, first=i == 0))
     return ". ".join(sentences) + "."
+
+
+def _tuned_settings(settings: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(settings.loc[settings["factor"] == "tuning", "setting"]))
+
+
+def _tuned(settings: pd.DataFrame, setting: str, *, first: bool) -> str:
+    """Pro-fusion against late fusion and every control, all tuned alike, at ``setting``."""
+    rows = settings[(settings["setting"] == setting) & (settings["new"] == "pro")]
+    how = "Every design tuned alike"
+    if first:
+        each = " and ".join(f"{k} in {', '.join(_show(v) for v in vs)}" for k, vs in TUNING.items())
+        how += f" ({each}, chosen on validation per cell and trial)"
+    return f"{how}, {setting.removeprefix('tuned, ')}: pro-fusion against " + "; against ".join(
+        _against(r) for _, r in rows.iterrows()
+    )
 
 
 def markdown_table(settings: pd.DataFrame) -> str:
@@ -440,6 +502,8 @@ def gap_markdown(settings: pd.DataFrame, form: str | None = None) -> str:
 #: Its derived table: one row per setting and comparison (written beside the tables,
 #: computed again from them when published).
 SETTINGS = "gap-settings"
+#: Its derived table of the tuned studies' kept models and the values chosen for them.
+CHOSEN = "gap-chosen"
 
 
 def _table(factor: str) -> str:
@@ -448,9 +512,13 @@ def _table(factor: str) -> str:
 
 
 def derive(tables: Tables) -> dict[str, pd.DataFrame]:
-    """The settings table, from whichever gap tables are given."""
+    """The settings table, from whichever gap tables are given, and the tuned studies'
+    kept models with their chosen values (when those tables are given)."""
     studies = {k: v for k, v in tables.items() if k in FIGURE.tables}
-    return {SETTINGS: settings_table(studies)} if studies else {}
+    derived = {SETTINGS: settings_table(studies)} if studies else {}
+    if TUNED in studies or TUNED_STEPS in studies:
+        derived[CHOSEN] = chosen(studies)
+    return derived
 
 
 def summary(tables: Tables) -> list[str]:
@@ -489,7 +557,7 @@ FIGURE = Figure(
     title="The gap study: pro, iterative and late-wide against late fusion",
     sizes=SIZES,
     image="gap",
-    derived=(SETTINGS,),
+    derived=(SETTINGS, CHOSEN),
     derive=derive,
     draw=draw,
     summary=summary,

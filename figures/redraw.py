@@ -129,7 +129,7 @@ def draw_tables(tables: Mapping[str, pd.DataFrame], out: Path) -> list[Path]:
     for figure in FIGURES.values():
         given = {k: v for k, v in tables.items() if k in (*figure.tables, *figure.derived)}
         complete = figure.with_derived(given)
-        if not given or any(d not in complete for d in figure.derived):
+        if not given:
             continue
         if not figure.derived and any(t not in given for t in figure.tables[:1]):
             continue

@@ -149,7 +149,7 @@ def write_figure(
     write its other files, and print its summary with the models left out (``echo``;
     None: print nothing). Returns the tables with the derived ones."""
     tables = figure.with_derived(tables)
-    for name in figure.derived:
+    for name in (n for n in figure.derived if n in tables):
         atomic_write_text(Path(out) / f"{name}.csv", tables[name].to_csv(index=False))
     fig = figure.draw(tables)
     try:

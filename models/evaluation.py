@@ -130,7 +130,12 @@ def _report(run: _Run, models: _Models, rows: Tensor, alive: list[int]) -> None:
         corrupted = stack_splits(parts, device=run.device, dtype=run.dtype)
         noise.append(_evaluate(forward, best, corrupted, config.objective, chunk)[1].tolist())
     losses, metrics = loss.tolist(), metric.tolist()
-    val_losses = models.best_loss.index_select(0, rows).tolist() if run.early else None
+    val_losses = None
+    if run.early:
+        val_losses = models.best_loss.index_select(0, rows).tolist()
+    elif models.val is not None:  # fixed steps: the final weights' validation loss
+        val_losses = _evaluate(forward, best, _select(models.val, rows), config.objective, chunk)
+        val_losses = val_losses[0].tolist()
     states = forward.params(tuple(p.detach().cpu() for p in best)) if run.return_state else None
     for j, i in enumerate(originals):
         res = run.results[i]

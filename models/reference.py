@@ -102,6 +102,8 @@ def train_one(
         result.val_loss = best_loss
     else:
         result.best_step = result.steps
+        if data.val is not None and len(data.val):  # the final weights' validation loss
+            result.val_loss = _metrics(model, data.val, config.objective, device, dtype)[0]
     result.test_loss, result.test_metric = _metrics(
         model, data.test, config.objective, device, dtype
     )

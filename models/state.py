@@ -90,7 +90,7 @@ class _Models:
     train: Tensor = field(metadata={"whole": True})  # (_pack)
     labels: Tensor | None = field(metadata={"whole": True})  # (N0, n_train) int64, or None
     test: Split
-    val: Split | None  # None without early stopping
+    val: Split | None  # None without a validation split (or under fixed steps, for some model)
     perm: Tensor | None  # (N, n_train) this epoch's sample order (None before the first step)
     offsets: Tensor = field(init=False)  # (N, 1): row r's samples start at alive[r] * n_train
     same_lr: bool = field(init=False)  # one learning rate for all rows (a faster Adam step)
@@ -174,7 +174,10 @@ def _stage(
     early = config.protocol == "early-stopping"
     train = stack_splits([d.train for d in data], device=device, dtype=dtype)
     test = stack_splits([d.test for d in data], device=device, dtype=dtype)
-    val = stack_splits([d.val for d in data], device=device, dtype=dtype) if early else None
+    # the validation split: for early stopping, and for the final weights' validation loss
+    # under fixed steps (what a tuned comparison chooses by) when every model has one
+    with_val = early or all(d.val is not None and len(d.val) for d in data)
+    val = stack_splits([d.val for d in data], device=device, dtype=dtype) if with_val else None
     n_models, n_train = len(seeds), train.inputs[0].shape[1]
     if config.batch_size > n_train:
         raise ValueError(

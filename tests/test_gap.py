@@ -11,6 +11,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from progfusion.figures import gap, publish
@@ -108,10 +109,26 @@ def test_gap_run_writes_tables_figure_and_a_generated_answer(gap_run: Path, tmp_
     assert calls == []
 
 
+def test_tuned_studies_choose_every_designs_setting_on_validation(gap_run: Path) -> None:
+    settings = pd.read_csv(gap_run / "gap-settings.csv")
+    tuned = settings[settings["factor"] == "tuning"]
+    assert set(tuned["setting"]) == {"tuned, early stopping", "tuned, fixed 100 steps"}
+    assert set(zip(tuned["new"], tuned["base"], strict=True)) == set(gap.COMPARISONS)
+    chosen = pd.read_csv(gap_run / "gap-chosen.csv")
+    assert set(chosen["design"]) == set(gap.DESIGNS)
+    assert (chosen["candidates"] == 9).all()  # 3 learning rates x 3 widths, every one ok
+    assert set(chosen["lr"]) <= set(gap.TUNING["lr"]) and chosen["val_loss"].notna().all()
+    full = pd.read_csv(gap_run / "gap-tuned.csv")
+    best = full.groupby(["design", "trial"])["val_loss"].min()
+    assert np.allclose(chosen[chosen["study"] == "gap-tuned"].set_index(["design", "trial"])[
+        "val_loss"].sort_index(), best.sort_index())  # fmt: skip
+
+
 def _row(setting, base, win, gain, **verdicts) -> dict:
     return {"study": "gap-steps", "setting": setting, "new": "pro", "base": base, "n": 30,
             "win_fraction": win, "mean_improvement": gain, "ci_low": gain - 1, "ci_high": gain + 1,
-            "replicate": False, "narrow_win_verdict": "not reproduced", **verdicts}  # fmt: skip
+            "replicate": False, "narrow_win_verdict": "not reproduced", "factor": "steps",
+            **verdicts}  # fmt: skip
 
 
 def test_answer_names_the_settings_that_reproduce_both_bands_and_every_control_there() -> None:
