@@ -25,12 +25,11 @@ NOTEBOOK = DOCS / "tutorial.ipynb"
 
 HOW_TO_RUN = """\
 **Running this notebook.** It is generated from `docs/tutorial.md` (edit that file,
-then run `python docs/make_notebook.py`). In Jupyter or VS Code, choose the Python of
-the package's environment as the kernel (README, "Set-up and tests"). In Google Colab
-(File > Upload notebook, or File > Open notebook > GitHub), progfusion is not
-installed: first run a cell `!pip install "git+URL"` with the address of this
-repository, then run the cells in order. Everything below takes under a minute on one
-CPU core."""
+then run `python docs/make_notebook.py`). Run it locally, in the package's environment
+(the README's set-up command, "Set-up and tests"): from the repository's root,
+`.venv/bin/pip install jupyterlab && .venv/bin/jupyter lab docs/tutorial.ipynb`, or open
+the file in VS Code and choose `.venv/bin/python` as the kernel. Then run the cells in
+order; everything below takes under a minute on one CPU core."""
 
 KERNEL = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},

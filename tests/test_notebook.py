@@ -3,7 +3,7 @@
 The notebook is never edited by hand: ``docs/make_notebook.py`` builds it from the
 Markdown, and the first test fails when the committed file differs from what the
 Markdown gives today (run the script to refresh it). The second executes it in a
-fresh Python kernel (nbclient), as a reader in Jupyter or Colab would.
+fresh Python kernel (nbclient), as a reader in Jupyter would.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ def results() -> list[ClaimResult]:
 
 
 def _published(text: str) -> dict[str, str]:
-    """Claim key -> verdict from a Markdown claims table (in the README: the table
+    """Claim key -> verdict from a Markdown claims table (in a report: the table
     between the theory-table markers; other tables there have verdicts too)."""
     if render.README_START in text:
         text = text[text.index(render.README_START) : text.index(render.README_END)]
@@ -67,19 +67,18 @@ def test_all_three_verdicts_occur(results: list[ClaimResult]) -> None:
     assert {r.verdict for r in results} == VERDICTS
 
 
-@pytest.mark.parametrize("path", ["docs/theory_table.md", "README.md"])
+@pytest.mark.parametrize("path", ["docs/theory_table.md", "docs/paper-report.md"])
 def test_published_verdicts_match_computation(results: list[ClaimResult], path: str) -> None:
     published = _published((ROOT / path).read_text(encoding="utf-8"))
     assert published == {r.key: r.verdict for r in results}, (
         f"{path} is out of date: run `progfusion theory --write docs/theory_table.md "
-        "--readme README.md`"
+        "--paper-report docs/paper-report.md`"
     )
 
 
 def test_published_table_is_the_rendered_one(results: list[ClaimResult]) -> None:
     table = render.render_claims_table(markdown=True, results=results).strip()
     assert table in (ROOT / "docs/theory_table.md").read_text(encoding="utf-8")
-    assert table in (ROOT / "README.md").read_text(encoding="utf-8")
     assert table in (ROOT / "docs/paper-report.md").read_text(encoding="utf-8"), (
         "docs/paper-report.md is out of date: run `progfusion theory --paper-report "
         "docs/paper-report.md`"

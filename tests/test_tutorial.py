@@ -1,7 +1,9 @@
-"""The tutorial's shape, and the README's python examples, executed.
+"""The tutorial's shape, and any python example of the README, executed.
 
 The tutorial itself is executed as the notebook generated from it
-(``tests/test_notebook.py``: every ```python block, in order, in one kernel).
+(``tests/test_notebook.py``: every ```python block, in order, in one kernel), and the
+documentation pages' blocks by ``tests/test_docs.py``. The README holds no python
+block today (its examples moved to the pages); one added there runs here.
 """
 
 from __future__ import annotations
@@ -32,14 +34,23 @@ def test_tutorial_has_numbered_sections_and_code() -> None:
 
 
 def test_readme_python_examples_run() -> None:
-    """The README's python blocks run too (except the SLURM one, which needs a cluster)."""
+    """The README's python blocks run too (except one that needs a SLURM cluster)."""
     readme = TUTORIAL.parents[1] / "README.md"
     blocks = [
         b for b in python_blocks(readme.read_text(encoding="utf-8")) if "dask_jobqueue" not in b
     ]
-    assert blocks, "the README should show how to use the models"
     for number, code in enumerate(blocks, start=1):
         exec(
             compile(code, f"README.md, python block {number}", "exec", dont_inherit=True),
             {"__name__": "readme"},
         )  # noqa: S102
+
+
+def test_the_tutorial_is_run_locally_not_from_a_placeholder_address() -> None:
+    """The tutorial and its notebook say how to open it locally, and ask the reader to
+    fill in no address (the repository's public address is not known here)."""
+    text = TUTORIAL.read_text(encoding="utf-8")
+    notebook = (TUTORIAL.parent / "tutorial.ipynb").read_text(encoding="utf-8")
+    for source in (text, notebook):
+        assert "jupyter lab docs/tutorial.ipynb" in " ".join(source.split())
+        assert "git+URL" not in source and "Colab" not in source
