@@ -90,10 +90,12 @@ def read_figure_tables(figure: Figure, path: Path) -> dict[str, pd.DataFrame]:
 
 
 def _read_derived(path: Path) -> pd.DataFrame:
-    """A derived table: a results table when it has one row per model (Figure 8's), else
-    a plain CSV (the gap study's settings)."""
-    plain = pd.read_csv(path)
-    return read_results_table(path) if "job_id" in plain.columns else plain
+    """A derived table (computed from a figure's tables and written whole: Figure 8's, the
+    gap study's settings, the tuned models it kept from two tables), read as it is."""
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not a table ({exc})") from None
 
 
 def _known() -> list[str]:
