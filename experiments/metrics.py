@@ -28,6 +28,7 @@ __all__ = [
     "accuracy",
     "baseline_trend",
     "bootstrap_ci",
+    "bootstrap_distribution",
     "delta_auc",
     "effective_robustness",
     "ImprovementReadings",
@@ -341,6 +342,31 @@ def _drop_nan_rows(values: ArrayLike, name: str) -> np.ndarray:
     return v
 
 
+def bootstrap_distribution(
+    values: ArrayLike,
+    *,
+    n_boot: int = 10_000,
+    statistic: Callable[..., np.ndarray] = np.mean,
+    seed: Seed,
+) -> np.ndarray:
+    """The ``n_boot`` resampled statistics, shape [n_boot, ...], whose percentiles are
+    :func:`bootstrap_ci` (the same draws for the same arguments; NaN rows dropped, inf
+    rejected; a single row: its statistic, ``n_boot`` times)."""
+    v = _drop_nan_rows(values, "values")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 1:
+        raise ValueError(f"n_boot must be a positive int, got {n_boot!r}")
+    rng, n = _rng(seed), len(v)
+    if n == 1:
+        point = np.asarray(statistic(v, axis=0), dtype=float)
+        return np.repeat(point[None], n_boot, axis=0)
+    chunk = max(1, _BOOT_CHUNK_ELEMENTS // v.size)
+    boots = []
+    for start in range(0, n_boot, chunk):
+        idx = rng.integers(0, n, size=(min(chunk, n_boot - start), n))  # [b, n]
+        boots.append(statistic(v[idx], axis=1))  # [b, ...]
+    return np.concatenate(boots, axis=0)  # [n_boot, ...]
+
+
 def bootstrap_ci(
     values: ArrayLike,
     *,
@@ -372,22 +398,9 @@ def bootstrap_ci(
     -------
     (low, high) : floats for 1-D ``values``, else arrays of shape ``values.shape[1:]``
     """
-    v = _drop_nan_rows(values, "values")
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 1:
-        raise ValueError(f"n_boot must be a positive int, got {n_boot!r}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
-    rng = _rng(seed)
-    n = len(v)
-    if n == 1:
-        point = np.asarray(statistic(v, axis=0), dtype=float)
-        return _scalar_or_array(point), _scalar_or_array(point.copy())
-    chunk = max(1, _BOOT_CHUNK_ELEMENTS // v.size)
-    boots = []
-    for start in range(0, n_boot, chunk):
-        idx = rng.integers(0, n, size=(min(chunk, n_boot - start), n))  # [b, n]
-        boots.append(statistic(v[idx], axis=1))  # [b, ...]
-    boot = np.concatenate(boots, axis=0)  # [n_boot, ...]
+    boot = bootstrap_distribution(values, n_boot=n_boot, statistic=statistic, seed=seed)
     alpha = (1.0 - confidence) / 2.0
     low, high = np.quantile(boot, [alpha, 1.0 - alpha], axis=0)
     return _scalar_or_array(low), _scalar_or_array(high)

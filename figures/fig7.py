@@ -11,7 +11,6 @@ average improvement of 8%".
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
@@ -21,7 +20,6 @@ from progfusion.experiments import LatentTask, Protocol, Study
 from progfusion.experiments.analysis import cell_summary, improvement_summary, pairs
 from progfusion.experiments.columns import step_columns
 from progfusion.experiments.metrics import (
-    bootstrap_ci,
     improvement_readings,
     percent_improvement,
     summarise,
@@ -274,8 +272,8 @@ def grid_lines(grid: pd.DataFrame) -> list[str]:
         f"    median per pair         {pct(r.median):>8}   "
         f"mean over the {r.n_wins} trials pro wins {pct(r.mean_over_wins)}",
         f"  The intervals pool this fixed grid of {n_cells} cells and hold for it only;",
-        f"  {len(grid_claims(grid))} claims are tested on these pairs at once "
-        "(no correction for multiplicity).",
+        f"  {len(grid_claims(grid))} claims are tested on these pairs at once (uncorrected here;",
+        "  the report corrects its verdicts with Holm's step-down over all its rows).",
     ]
     warning = too_few(s.n_pairs)
     if warning:
@@ -344,8 +342,9 @@ def grid_claims(grid: pd.DataFrame) -> list[EmpiricalClaim]:
               "reading 1: mean of per-pair percentage MSE improvements of pro over late",
               IMPROVEMENT_BAND, gain),
         _ratio_claim(late, pro),
-        claim("7", "pro-fusion performs better than late fusion (direction only)",
-              "mean percentage MSE improvement of pro over late", direction(), gain),
+        claim("7", None, "mean percentage MSE improvement of pro over late", direction(), gain,
+              statement="pro-fusion's MSE is lower than late fusion's on average (the "
+              "direction of the paper's 8%, without its size)"),
     ]  # fmt: skip
 
 
@@ -358,13 +357,8 @@ def _ratio_of_means(values: np.ndarray, axis: int = 0) -> np.ndarray:
 def _ratio_claim(late: np.ndarray, pro: np.ndarray) -> EmpiricalClaim:
     """ "an average improvement of 8%", reading 2: the improvement of the mean MSE."""
     effect = "reading 2: percentage improvement of pro's mean MSE over late's"
-    both = np.stack([late, pro], axis=1)  # [n, 2]
-    both = both[np.isfinite(both).all(axis=1)]
-    if not len(both):
-        return EmpiricalClaim("7", GAIN_QUOTE, effect, IMPROVEMENT_BAND, 0, *[math.nan] * 3)
-    low, high = bootstrap_ci(both, statistic=_ratio_of_means, seed=BOOTSTRAP_SEED)
-    point = float(_ratio_of_means(both))
-    return EmpiricalClaim("7", GAIN_QUOTE, effect, IMPROVEMENT_BAND, len(both), point, low, high)
+    both = np.stack([late, pro], axis=1)  # [n, 2]; rows with a NaN are left out
+    return claim("7", GAIN_QUOTE, effect, IMPROVEMENT_BAND, both, statistic=_ratio_of_means)
 
 
 # ----------------------------------------------------------------------------- published

@@ -25,7 +25,7 @@ from .presets import Preset
 from .readout import decide_theory
 from .registry import FIGURES
 from .runner import RunOptions, run_figures
-from .verdicts import EmpiricalClaim
+from .verdicts import ALPHA, N_BOOT, EmpiricalClaim, Row, judge
 from .verdicts import __doc__ as VERDICT_RULE
 
 __all__ = [
@@ -53,24 +53,77 @@ def _band(band: tuple[float, float]) -> str:
 
 
 def claims_table(claims: list[EmpiricalClaim]) -> list[str]:
+    """The verdict table (Markdown), one row per statistic (:func:`~.verdicts.judge`):
+    the claims it stands for, the effect, band, n, mean and 95% interval, the per-row
+    verdict (marked *fragile* when float rounding could move it) and the verdict after
+    Holm's correction over the family of rows; then one line naming the family."""
+    rows = judge(claims)
+    m = len(rows)
     lines = [
-        "| figure | claim (paper) | effect measured | claimed band | n | mean [95% CI] | verdict |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| figure | claim (the paper's words in quotation marks; ours labelled) | effect "
+        f"measured | claimed band | n | mean [95% CI] | verdict | Holm over the {m} rows: "
+        "adjusted p, verdict |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for c in claims:
+    for row in rows:
+        c = row.first
         interval = f"[{_fmt(c.ci_low)}, {_fmt(c.ci_high)}]"
         if c.n < MIN_PAIRS:  # as the terminal says it: no interval from so few pairs
             interval = "(too few for an interval)"
+        fragile = " (fragile)" if row.fragile else ""
         lines.append(
-            f'| {c.figure} | "{_cell(c.quote)}" | {_cell(c.effect)} | {_band(c.band)} | {c.n} | '
-            f"{_fmt(c.mean)} {interval} | **{c.verdict}** |"
+            f"| {c.figure} | {_cell(_claims_text(row))} | {_cell(_effect_text(row))} | "
+            f"{_band(c.band)} | {c.n} | {_fmt(c.mean)} {interval} | **{row.verdict}**{fragile} | "
+            f"{_p(row.p_holm)}: **{row.corrected}** |"
         )
-    return lines
+    return [*lines, "", _family_note(rows)]
+
+
+def _family_note(rows: list[Row]) -> str:
+    merged = sum(len(r.claims) for r in rows) - len(rows)
+    fragile = sum(r.fragile for r in rows)
+    return (
+        f"Family: the {len(rows)} rows above ({merged} readings merged into rows that compute "
+        "the same statistic); Holm's step-down over their bootstrap p-values, family-wise "
+        f"error {ALPHA:g}. *Fragile*: an end of the interval within float-rounding distance "
+        f"of the band's edge ({fragile} of {len(rows)} rows). The rule, the p-values and the "
+        "rounding distances are stated with the claims in the report."
+    )
+
+
+def _claims_text(row: Row) -> str:
+    """The claims a row stands for: one, or several numbered ``(1) ...; (2) ...``."""
+    texts = list(dict.fromkeys(c.text for c in row.claims))
+    if len(texts) == 1:
+        return texts[0]
+    return "; ".join(f"({i}) {t}" for i, t in enumerate(texts, 1))
+
+
+def _effect_text(row: Row) -> str:
+    """The effect of a row, or of each reading it merges (tagged with its claim's
+    number), and the row's caveats."""
+    texts = list(dict.fromkeys(c.text for c in row.claims))
+    effects = list(dict.fromkeys(
+        c.effect + (f" [claim {texts.index(c.text) + 1}]" if len(texts) > 1 else "")
+        for c in row.claims
+    ))  # fmt: skip
+    text = effects[0]
+    if len(effects) > 1:
+        text = f"one statistic, read {len(effects)} ways (the same values): " + "; ".join(effects)
+    notes = list(dict.fromkeys(c.note for c in row.claims if c.note))
+    return "; ".join([text, *(f"**{n}**" for n in notes)])
 
 
 def _cell(text: str) -> str:
     """Text for a Markdown table cell: a ``|`` (as in ``|pro - late|``) escaped."""
     return text.replace("|", "\\|")
+
+
+def _p(p: float) -> str:
+    """An adjusted p-value: ``0.0012``, or ``< 0.0002`` below the bootstrap's resolution."""
+    if p == 0:
+        return f"p < {2 / N_BOOT:g}"
+    return f"p = {p:.2g}"
 
 
 def _present(tables: Tables) -> list[tuple[Figure, dict[str, pd.DataFrame]]]:
@@ -106,25 +159,43 @@ def empirical_section(tables: Tables) -> list[str]:
 
 
 def headline_lines(claims: list[EmpiricalClaim], width: int = 80) -> list[str]:
-    """The verdict table for the terminal, within ``width`` columns: per claim, its
-    figure, verdict, mean [95% CI] and n, then the quote (shortened to one line;
-    REPORT.md has it whole); last, how many claims were tested at once."""
-    verdict_w = max(len(c.verdict) for c in claims)
-    lines = [f"{'fig':<4}{'verdict':<{verdict_w}}  mean [95% CI], n  /  claim (paper)"]
-    for c in claims:
+    """The verdict table for the terminal, within ``width`` columns: per row (claims of
+    one statistic merged), its figure, verdict (marked when fragile) and Holm-corrected
+    verdict, then mean [95% CI] and n, then the claim (shortened to one line, with how
+    many more it stands for; REPORT.md has them whole); last, the family and rule."""
+    rows = judge(claims)
+    labels = [r.verdict + (" (fragile)" if r.fragile else "") for r in rows]
+    verdict_w = max(len(label) for label in labels)
+    lines = [f"{'fig':<4}{'verdict':<{verdict_w}}  Holm  /  mean [95% CI], n  /  claim"]
+    for row, label in zip(rows, labels, strict=True):
+        c = row.first
         est = f"{_fmt(c.mean)} [{_fmt(c.ci_low)}, {_fmt(c.ci_high)}], n = {c.n}"
         if c.n < MIN_PAIRS:
             est = f"{_fmt(c.mean)}, n = {c.n} (too few for an interval)"
-        quote = f'"{c.quote}"'
-        room = max(12, width - 4)
-        quote = quote if len(quote) <= room else quote[: room - 4].rstrip() + '..."'
-        lines += [f"{c.figure:<4}{c.verdict:<{verdict_w}}  {est}"[:width], f"    {quote}"]
+        more = len(dict.fromkeys(x.effect for x in row.claims)) - 1
+        capped = "; capped" if any(x.note for x in row.claims) else ""
+        suffix = f" (+{more} reading{'s' * (more > 1)})" if more else ""
+        text = _shorten(c.text, max(12, width - 4 - len(suffix))) + suffix
+        lines += [
+            f"{c.figure:<4}{label:<{verdict_w}}  Holm: {row.corrected}{capped}"[:width],
+            f"    {est}"[:width],
+            f"    {text}",
+        ]
     note = (
-        f"{len(claims)} claims tested at once, each on its own 95% interval, with no "
-        "correction for multiplicity; intervals pooled over a grid hold for that fixed "
-        "grid only. The verdict rule and the whole quotes are in REPORT.md."
+        f"{len(rows)} rows tested at once ({len(claims)} claims and readings, those that "
+        "compute the same statistic merged), each on its own 95% interval and corrected "
+        f"by Holm's step-down over the {len(rows)} rows; intervals pooled over a grid hold "
+        "for that fixed grid only. The verdict rule and the whole claims are in REPORT.md."
     )
     return lines + textwrap.wrap(note, width)
+
+
+def _shorten(text: str, room: int) -> str:
+    """``text`` within ``room`` characters, cut with ``...`` (a quotation kept closed)."""
+    if len(text) <= room:
+        return text
+    end = '..."' if text.endswith('"') else "..."
+    return text[: room - len(end)].rstrip() + end
 
 
 def _theory_section() -> list[str]:
