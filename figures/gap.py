@@ -25,21 +25,38 @@ their 95% intervals and three verdicts by the report's rule
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from progfusion.experiments import LatentTask, Protocol, Study
 from progfusion.experiments.analysis import compare_by_step, compare_designs
 from progfusion.experiments.store import atomic_write_text
 from progfusion.experiments.tuning import select_tuned
 
 from . import fig7
-from .fig7 import GRID_PAPER, IMPROVEMENT_BAND, WIN_BAND
+from .fig7 import IMPROVEMENT_BAND, WIN_BAND
 from .figure import Figure, Tables
+from .gap_studies import (
+    BASE_VALUES,
+    CHOSEN,
+    COMPARISONS,
+    DESIGNS,
+    FACTOR_GRID,
+    FACTOR_TRIALS,
+    FACTORS,
+    GAP_STEPS,
+    NARROW_WIN_BAND,
+    SETTINGS,
+    SIZES,
+    STEPS,
+    STOPPING,
+    TUNED,
+    TUNED_STEPS,
+    TUNING,
+    factor_table,
+)
 from .plots import DESIGN_LABELS, design_colors
 from .style import PAPER, TEXT_WIDTH_IN, figsize, use_style
 from .verdicts import direction, verdict
@@ -60,114 +77,6 @@ __all__ = [
     "markdown_table",
     "settings_table",
 ]
-
-
-#: The controls pro-fusion is compared with, beside late fusion: the paper's ablation
-#: (iterative fusion), late fusion matched to pro's parameters, effective parameters
-#: and multiply-adds (:mod:`progfusion.models.counting`), and early fusion.
-CONTROLS = ("iterative", "late-wide", "late-wide-eff", "late-wide-flops", "early")
-#: Designs of the steps and stopping studies; the factor studies train the first two.
-DESIGNS = ("late", "pro", *CONTROLS)
-#: Paired comparisons ``(new, base)`` reported for every setting: each design against
-#: late fusion, then pro-fusion against each control.
-COMPARISONS = (
-    *((design, "late") for design in DESIGNS[1:]),
-    *(("pro", control) for control in CONTROLS),
-)
-#: "close to 90%" read narrowly: does the conclusion survive a narrower band?
-NARROW_WIN_BAND = (0.85, 0.95)
-#: Steps at which the fixed-steps study records test MSE: 100, 200, 400, ..., 12,800.
-GAP_STEPS = tuple(100 * 2**i for i in range(8))
-#: The factors, each changed alone from 7(a)'s setting (which is one of the values).
-FACTORS: dict[str, list] = {
-    "n_train": [1_024, 4_096, 16_384],
-    "standardize_y": [True, False],
-    "lr": [3e-4, 1e-3, 3e-3],
-    "width": [4, 8, 32],
-    "R": [1, 2, 3, 4],
-    "p": [1, 4, 16],
-    "context": ["add", "concat"],
-}
-#: The candidates every design is tuned over in the tuned studies (chosen on the
-#: validation split per cell and trial, :func:`~progfusion.experiments.tuning.select_tuned`).
-TUNING = {"lr": [3e-4, 1e-3, 3e-3], "width": [4, 8, 16]}
-#: The fixed step count at which pro- against late fusion matches the paper's numbers
-#: (the published gap study: 200 steps), where the tuned comparison is also made.
-PAPER_MATCH_STEPS = 200
-#: The tuned studies' tables: under 7(a)'s early stopping, and at the matching steps.
-TUNED, TUNED_STEPS = "gap-tuned", "gap-tuned-steps"
-
-#: The factor studies' grid and trials at the paper size: 3 x 3 cells of 7(a)'s
-#: 9 x 9 (its corners and centre lines), 10 trials per cell instead of 30.
-FACTOR_GRID = {"eta": [0.0, 2.0, 4.0], "sigma2": [0.0, 1.0, 2.0]}
-FACTOR_TRIALS = 10
-
-
-def _studies(base: Study, factor_grid: dict, factor_trials: int, steps: tuple[int, ...]):
-    """The three kinds of gap study derived from ``base`` (7(a)'s study at one size)."""
-    labels = {"figure": "gap"}
-    fixed = Protocol(
-        name="fixed-steps",
-        lr=base.protocol.lr,
-        batch_size=base.protocol.batch_size,
-        max_steps=max(steps),
-        eval_every=max(steps),
-        record_steps=steps,
-    )
-    studies = {
-        "gap-steps": base.with_(name="gap-steps", labels=labels, designs=DESIGNS, protocol=fixed),
-        "gap-stopping": base.with_(name="gap-stopping", labels=labels, designs=DESIGNS),
-    }
-    tuned_steps = min(PAPER_MATCH_STEPS, max(steps))
-    fixed_tuned = dataclasses.replace(fixed, max_steps=tuned_steps, eval_every=tuned_steps,
-                                      record_steps=())  # fmt: skip
-    for name, protocol in ((TUNED, base.protocol), (TUNED_STEPS, fixed_tuned)):
-        studies[name] = base.with_(
-            name=name, labels=labels, designs=DESIGNS, protocol=protocol,
-            grid={**factor_grid, **TUNING}, trials=factor_trials,
-        )  # fmt: skip
-    for factor, values in FACTORS.items():
-        studies[f"gap-{factor}"] = base.with_(
-            name=f"gap-{factor}",
-            labels=labels,
-            designs=DESIGNS[:2],
-            grid={factor: values, **factor_grid},
-            trials=factor_trials,
-        )
-    return studies
-
-
-_PAPER = GRID_PAPER.with_(noise_levels=())
-_QUICK = _PAPER.with_(
-    grid={"eta": [2.0, 4.0], "sigma2": [0.0, 1.0]},
-    trials=3,
-    task=LatentTask(n_train=4_096, n_val=1_024, n_test=2_048),
-    protocol=Protocol(max_steps=3_200),
-)
-_TINY = _PAPER.with_(
-    grid={"eta": [4.0], "sigma2": [0.0]},
-    trials=2,
-    task=LatentTask(n_train=256, n_val=128, n_test=256),
-    protocol=Protocol(max_steps=100, eval_every=50, patience=1),
-)
-
-#: Every gap study by table name, in four sizes. ``paper``: 7(a)'s grid (9 x 9, 30
-#: trials, 16,384 samples, at most 12,800 steps); factors on :data:`FACTOR_GRID`, 10
-#: trials (about 2 x 10^8 model-steps: sized for a GPU). ``cpu``: the paper size with
-#: every study, the steps and stopping studies too, on :data:`FACTOR_GRID` with
-#: :data:`FACTOR_TRIALS` trials (7(a)'s task, models and protocols unchanged; about
-#: 4 x 10^7 model-steps, under an hour on 2 CPU cores; the published tables' form).
-#: ``quick``: 2 x 2 cells, 3 trials, 4,096 samples, at most 3,200 steps; factors on one
-#: cell (eta 4, sigma2 0), 3 trials. ``tiny`` (tests): one cell, 2 trials, 256 samples,
-#: 100 steps.
-SIZES: dict[str, dict[str, Study]] = {
-    "paper": _studies(_PAPER, FACTOR_GRID, FACTOR_TRIALS, GAP_STEPS),
-    "cpu": _studies(
-        _PAPER.with_(grid=FACTOR_GRID, trials=FACTOR_TRIALS), FACTOR_GRID, FACTOR_TRIALS, GAP_STEPS
-    ),
-    "quick": _studies(_QUICK, {"eta": [4.0], "sigma2": [0.0]}, 3, GAP_STEPS[:6]),
-    "tiny": _studies(_TINY, {"eta": [4.0], "sigma2": [0.0]}, 2, (25, 50, 100)),
-}
 
 
 def _band(ax, band: tuple[float, float], scale: float = 1.0) -> None:
@@ -200,8 +109,8 @@ def draw(tables: Tables, *, style=PAPER, width_in: float = TEXT_WIDTH_IN * 1.4) 
     late in every other setting (early stopping, factors), with its interval.
     """
     settings = tables[SETTINGS]
-    by_step = settings[settings["study"] == "gap-steps"]
-    others = settings[(settings["study"] != "gap-steps") & (settings["new"] == "pro")]
+    by_step = settings[settings["study"] == STEPS]
+    others = settings[(settings["study"] != STEPS) & (settings["new"] == "pro")]
     others = others[others["base"] == "late"]
     with use_style(style):
         fig, axes = plt.subplots(1, 3, figsize=figsize(width_in=width_in, ncols=3))
@@ -265,20 +174,20 @@ def settings_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     ``win_verdict``, ``improvement_verdict``, ``direction_verdict``.
     """
     frames = []
-    if "gap-steps" in tables:
-        by_step = compare_by_step(tables["gap-steps"], _KEYS, COMPARISONS)
+    if STEPS in tables:
+        by_step = compare_by_step(tables[STEPS], _KEYS, COMPARISONS)
         by_step = by_step.assign(
-            study="gap-steps",
+            study=STEPS,
             factor="steps",
             value=by_step["steps"],
             setting=[f"fixed, {s:,} steps" for s in by_step["steps"]],
         )
         frames.append(by_step.drop(columns="steps"))
-    if "gap-stopping" in tables:
-        rows = compare_designs(tables["gap-stopping"], _KEYS, COMPARISONS)
+    if STOPPING in tables:
+        rows = compare_designs(tables[STOPPING], _KEYS, COMPARISONS)
         frames.append(
             rows.assign(
-                study="gap-stopping",
+                study=STOPPING,
                 factor="protocol",
                 value="early-stopping",
                 setting="early stopping (7(a))",
@@ -286,7 +195,7 @@ def settings_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         )
     frames += _tuned_frames(tables)
     for factor in FACTORS:
-        name = _table(factor)
+        name = factor_table(factor)
         if name not in tables:
             continue
         table = tables[name]
@@ -327,17 +236,6 @@ def chosen(tables: Tables) -> pd.DataFrame:
         if name in tables
     ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-def _base_values() -> dict[str, object]:
-    """Each factor's value in 7(a)'s own setting (a design, task or training parameter)."""
-    task, protocol, params = GRID_PAPER.cell_settings(GRID_PAPER.cells()[0])
-    known = {**params, **vars(task), "lr": protocol.lr}
-    return {factor: known[factor] for factor in FACTORS if factor in known}
-
-
-#: The factors' values in 7(a)'s setting: a setting at one of them repeats 7(a)'s.
-BASE_VALUES = _base_values()
 
 
 def _pct(x: float) -> str:
@@ -476,8 +374,8 @@ def gap_form(tables: Mapping[str, pd.DataFrame]) -> str:
     """What the gap tables hold, read from them: the grid, trials and training samples of
     the steps and stopping studies, and the grid and trials of the factor studies (whose
     samples are one of the factors); one clause when the grids agree."""
-    main = [t for name, t in tables.items() if name in ("gap-steps", "gap-stopping")]
-    factors = [t for name, t in tables.items() if name not in ("gap-steps", "gap-stopping")]
+    main = [t for name, t in tables.items() if name in (STEPS, STOPPING)]
+    factors = [t for name, t in tables.items() if name not in (STEPS, STOPPING)]
     main_grid = _grid_form(pd.concat(main)) if main else None
     factor_grid = _grid_form(pd.concat(factors)) if factors else None
     if main_grid is not None:
@@ -498,17 +396,6 @@ def gap_markdown(settings: pd.DataFrame, form: str | None = None) -> str:
 
 
 # ----------------------------------------------------------------------------- the plug-in
-
-#: Its derived table: one row per setting and comparison (written beside the tables,
-#: computed again from them when published).
-SETTINGS = "gap-settings"
-#: Its derived table of the tuned studies' kept models and the values chosen for them.
-CHOSEN = "gap-chosen"
-
-
-def _table(factor: str) -> str:
-    """The table of the study that changes ``factor`` alone."""
-    return f"gap-{factor}"
 
 
 def derive(tables: Tables) -> dict[str, pd.DataFrame]:
