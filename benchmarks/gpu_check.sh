@@ -173,7 +173,7 @@ trainer_limit() { if [ "$1" = off ]; then echo "$TRAINER_S"; else echo $((2 * TR
 # passes is still defined there, so a renamed option fails in CI rather than on a GPU.
 check_plan() {
   local bad=0 f opt m
-  for f in benchmarks/bench_staging.py benchmarks/bench_trainer.py figures/cli.py tests; do
+  for f in benchmarks/bench_staging.py benchmarks/bench_trainer.py figures/parser.py tests; do
     [ -e "$ROOT/$f" ] || { echo "missing: $f" >&2; bad=1; }
   done
   for opt in --device --n; do
@@ -186,7 +186,7 @@ check_plan() {
   done
   for opt in --preset --device --out --quiet "${FIG_EXTRA[@]}"; do
     [[ $opt == --* ]] || continue
-    grep -q -- "\"$opt\"" "$ROOT/figures/cli.py" || { echo "figures/cli.py has no $opt" >&2; bad=1; }
+    grep -q -- "\"$opt\"" "$ROOT/figures/parser.py" || { echo "figures/parser.py has no $opt" >&2; bad=1; }
   done
   for m in "${MODES[@]}"; do
     [ "$m" = off ] || grep -q -- "\"$m\"" "$ROOT/models/training.py" \

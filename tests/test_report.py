@@ -97,7 +97,7 @@ def test_report_end_to_end(tiny_run: Path, tiny_run_copy: Path, capsys, monkeypa
     assert max(len(line) for line in headline) <= 80
     claims = [
         *fig4.table_claims(pd.read_csv(out / "figure4.csv")),
-        *fig7.grid_claims(pd.read_csv(out / "figure7.csv")),
+        *fig7.claims({"figure7": pd.read_csv(out / "figure7.csv")}),
         *fig8.claims({"figure8": pd.read_csv(out / "figure8.csv")}),
     ]
     rows_ = verdicts.judge(claims)  # claims that compute one statistic are one row
@@ -116,7 +116,7 @@ def test_report_end_to_end(tiny_run: Path, tiny_run_copy: Path, capsys, monkeypa
     verdict_words = ("reproduced", "not reproduced", "inconclusive")
     prefixes = ("| 4a |", "| 4b |", "| 7 |", "| 8 |")
     rows = [line for line in text.splitlines() if line.startswith(prefixes)]
-    assert len(rows) == len(rows_) < 2 * 7 + 4 + 2  # 7 claims per Figure 4 panel, 4 + 2
+    assert len(rows) == len(rows_) < 2 * 7 + 4 + 3 + 2  # 7 claims a Figure 4 panel, 4 + 3 + 2
     assert all(any(f"**{w}**" in row for w in verdict_words) for row in rows)
     # eight cells a row: a "|" inside a cell (as in |pro - late|) is escaped
     assert all(len(re.split(r"(?<!\\)\|", row)) == 10 for row in rows)
