@@ -103,7 +103,8 @@ def test_figure_jobs_pair_designs_and_do_not_depend_on_the_trial_count() -> None
         # designs of one cell and trial share their seed and their data (paired)
         by_pair: dict[tuple, set] = {}
         for j in three:
-            labels = {k: v for k, v in j.labels if k not in ("job_id", "design", "n_params")}
+            own = ("job_id", "design", "n_params", "n_params_effective", "flops_per_sample")
+            labels = {k: v for k, v in j.labels if k not in own}
             by_pair.setdefault(tuple(sorted(labels.items())), set()).add((j.seed, j.data))
         assert len(by_pair) == len(three) // len(study.designs), name
         assert all(len(v) == 1 for v in by_pair.values()), name
