@@ -1,17 +1,21 @@
 """The gap study (ours): where the paper's "close to 90%" and "8%" could come from.
 
-At Figure 7(a)'s exact setting (:data:`~.fig7_8.GRID_PAPER`: task, sample sizes,
-models, grid) four designs are trained on the same data with the same base seed:
-late fusion, pro-fusion, iterative fusion (the paper's ablation: no cross-modal
-path) and late-wide (late fusion widened to at least pro-fusion's parameter count,
-the capacity control). Three kinds of study, each a :class:`Study`:
+At Figure 7(a)'s exact setting (:data:`~.fig7.GRID_PAPER`: task, sample sizes,
+models, grid) late fusion, pro-fusion and the controls (:data:`~.gap_studies.CONTROLS`:
+iterative fusion, the paper's ablation; late fusion widened to pro-fusion's
+parameters, effective parameters and multiply-adds; early fusion) are trained on the
+same data with the same base seed. The studies (:mod:`.gap_studies`, each a
+:class:`Study`):
 
 - ``gap-steps``: fixed steps, test MSE recorded after 100, 200, 400, ..., 12,800;
 - ``gap-stopping``: 7(a)'s protocol (early stopping within 12,800 steps);
+- ``gap-tuned``, ``gap-tuned-steps``: every design tuned alike (learning rate and
+  width chosen on the validation split per cell and trial), under early stopping and
+  at the fixed steps that match the paper;
 - ``gap-<factor>``: one factor changed at a time from 7(a)'s setting (training
   samples, standardised or raw targets, learning rate, encoder width h, R, p, the
   context form), late against pro only, under early stopping, on a smaller grid with
-  fewer trials (:data:`FACTOR_GRID`, :data:`FACTOR_TRIALS`).
+  fewer trials (:data:`~.gap_studies.FACTOR_GRID`, :data:`~.gap_studies.FACTOR_TRIALS`).
 
 The tables become one row per *setting* (a fixed number of steps, 7(a)'s early
 stopping, or one value of one factor) with, for each paired comparison
@@ -20,7 +24,7 @@ their 95% intervals and three verdicts by the report's rule
 (:func:`~.verdicts.verdict`): the win fraction against "close to 90%"
 (:data:`~.fig7.WIN_BAND`), the mean improvement against "8%"
 (:data:`~.fig7.IMPROVEMENT_BAND`), and its direction (above 0).
-:func:`answer` writes the sentence from that table alone; :func:`draw` plots it.
+:func:`answer` writes the paragraph from that table alone; :func:`draw` plots it.
 """
 
 from __future__ import annotations
