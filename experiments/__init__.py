@@ -19,10 +19,13 @@ Modules, one idea each: :mod:`.study` (Study, Protocol, the grid),
 written and parsed), :mod:`.store` (the resumable table), :mod:`.folder` (a results
 folder's one configuration), :mod:`.record` (``run.json``), :mod:`.executors`
 (local processes or Dask), :mod:`.preflight` (checks before training),
-:mod:`.run` (shards and the sweep), :mod:`.study_run` (``run_study``),
-:mod:`.failures`, :mod:`.metrics` (pure functions) and :mod:`.analysis` (tables to
-numbers). Imports ``progfusion.synthetic`` and
-``progfusion.models``; nothing there imports this package.
+:mod:`.portable` (user code sent to workers), :mod:`.run` (shards and the sweep),
+:mod:`.study_run` (``run_study``, ``run_study_file``), :mod:`.failures`,
+:mod:`.tables` (reading a table back), :mod:`.scores` (extra test metrics),
+:mod:`.tuning` (choosing each design's setting on validation), :mod:`.metrics` (pure
+functions) and :mod:`.analysis` (tables to numbers). Imports ``progfusion.synthetic``
+and ``progfusion.models``; nothing there imports this package, and nothing here
+names a figure.
 """
 
 from .designs import DESIGNS, ModelRecipe, parameter_count
