@@ -119,8 +119,13 @@ def run_study(
     Raises
     ------
     ValueError, TypeError
-        A bad option, or a design or task that cannot train (one line, before
-        anything is written).
+        A bad option, or a design or task that cannot train or cannot be sent to the
+        workers (one line, before anything is written).
+    RuntimeError
+        ``workers > 1`` from a script whose call is not under
+        ``if __name__ == "__main__":`` (each worker process runs the script again).
+    FolderError
+        ``out`` holds results of another configuration (and not ``force``).
     StudyError
         Models failed, with ``errors="raise"``.
     """
