@@ -19,7 +19,9 @@ What a figure provides:
     their own (Figure 7(b) always trains fixed steps).
 ``derived``, ``derive``
     The names of the tables it computes from the trained ones, and how (Figure 8's
-    robustness table, the gap study's settings); written beside them.
+    robustness table, the gap study's settings); written beside them. ``derive``
+    computes those it can that are not among the tables given (some need tables a
+    run may lack, such as the gap study's tuned models).
 ``published``
     The derived tables published with the trained ones (the others are computed
     again from those).
@@ -39,14 +41,15 @@ What a figure provides:
     Further Markdown lines of its section in REPORT.md (optional).
 ``readme(tables)``
     Its rows of the README's table of what the published figures show (optional).
-``write(tables, out)``
-    Further files it writes beside its image (optional; the gap study's ``gap.md``).
+``write(tables, out)``, ``written``
+    Further files it writes beside its image, and their names (optional; the gap
+    study's ``gap.md``), which ``--force`` discards with the rest.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,7 +58,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from progfusion.experiments import Study
 
-__all__ = ["Figure", "Tables", "apply_size", "tables_of"]
+__all__ = ["Figure", "Tables", "apply_size"]
 
 #: Tables by name (``figure4``, ``figure7``, ...), each one row per model.
 Tables = Mapping[str, pd.DataFrame]
@@ -102,6 +105,7 @@ class Figure:
     report: Callable[[Tables], list[str]] = _nothing
     readme: Callable[[Tables], list[str]] = _nothing
     write: Callable[[Tables, Path], list[Path]] = _no_files
+    written: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.image:
@@ -153,8 +157,3 @@ class Figure:
         if any(name not in tables for name in self.derived):
             tables.update({k: v for k, v in self.derive(tables).items() if k not in tables})
         return tables
-
-
-def tables_of(figures: Sequence[Figure]) -> list[str]:
-    """Every table the figures train, each once, in order."""
-    return list(dict.fromkeys(t for f in figures for t in f.tables))

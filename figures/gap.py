@@ -406,8 +406,10 @@ def derive(tables: Tables) -> dict[str, pd.DataFrame]:
     """The settings table, from whichever gap tables are given, and the tuned studies'
     kept models with their chosen values (when those tables are given)."""
     studies = {k: v for k, v in tables.items() if k in FIGURE.tables}
-    derived = {SETTINGS: settings_table(studies)} if studies else {}
-    if TUNED in studies or TUNED_STEPS in studies:
+    derived = {}
+    if studies and SETTINGS not in tables:  # bootstraps every setting: only when missing
+        derived[SETTINGS] = settings_table(studies)
+    if (TUNED in studies or TUNED_STEPS in studies) and CHOSEN not in tables:
         derived[CHOSEN] = chosen(studies)
     return derived
 
@@ -422,9 +424,13 @@ def markdown(tables: Tables) -> str:
     return gap_markdown(tables[SETTINGS], gap_form(studies) if studies else None)
 
 
+#: The file ``write`` makes: the answer and the settings table in Markdown.
+MARKDOWN = "gap.md"
+
+
 def write(tables: Tables, out: Path) -> list[Path]:
     """``gap.md``: the generated answer and the settings table in Markdown."""
-    path = Path(out) / "gap.md"
+    path = Path(out) / MARKDOWN
     atomic_write_text(path, f"# The gap study\n\n{markdown(tables)}")
     return [path]
 
@@ -455,4 +461,5 @@ FIGURE = Figure(
     report=report,
     readme=readme,
     write=write,
+    written=(MARKDOWN,),
 )

@@ -129,7 +129,8 @@ def provenance(runs: Sequence[dict]) -> list[str]:
 
 
 def _how_made(tables: dict[str, pd.DataFrame], results: Path) -> list[str]:
-    counts = ", ".join(f"{name} {len(t):,.0f}" for name, t in tables.items())
+    published = [n for n in tables if (Path(results) / f"{n}.csv.gz").is_file()]
+    counts = ", ".join(f"{name} {len(tables[name]):,.0f}" for name in published)
     lines = ["## How the tables were made", "", f"Models per table: {counts}."]
     runs = load_runs(results)
     if runs:

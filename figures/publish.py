@@ -26,7 +26,7 @@ from progfusion.theory.blocks import check_file, require_markers, rewrite_file
 
 from .paper_report import MARKERS, load_runs, portable_run, update_paper_report
 from .redraw import draw_tables
-from .registry import FIGURES
+from .registry import FIGURES, with_derived
 
 __all__ = [
     "BLOCKS",
@@ -157,7 +157,7 @@ def refresh(
     """
     results = Path(results)
     require_documents(readme, paper_report)
-    tables = load_tables(results)
+    tables = with_derived(load_tables(results))  # derived once for the images and documents
     images = draw_tables(tables, results)
     lines = [f"drew {', '.join(p.name for p in images)} into {results} from its tables"]
     if readme is not None:

@@ -11,12 +11,15 @@ module, or through the entry point group ``progfusion.figures`` (an entry naming
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import metadata
+
+import pandas as pd
 
 from . import fig4, fig7, fig8, gap
 from .figure import Figure
 
-__all__ = ["FIGURES", "SIZES", "figure_of_table", "register", "sizes"]
+__all__ = ["FIGURES", "SIZES", "figure_of_table", "register", "sizes", "with_derived"]
 
 #: Every figure by name, in order.
 FIGURES: dict[str, Figure] = {}
@@ -53,6 +56,15 @@ def sizes(names: list[str] | None = None) -> tuple[str, ...]:
     """The sizes of the figures named (default: all), in :data:`SIZES` order."""
     chosen = [FIGURES[n] for n in names] if names is not None else list(FIGURES.values())
     return tuple(s for s in SIZES if any(s in f.sizes for f in chosen))
+
+
+def with_derived(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """``tables`` with every derived table the registered figures can compute from them:
+    computed once, for the several documents drawn from one set of tables."""
+    tables = dict(tables)
+    for figure in FIGURES.values():
+        tables = figure.with_derived(tables)
+    return tables
 
 
 def figure_of_table(table: str) -> Figure | None:

@@ -23,8 +23,8 @@ from progfusion.experiments.tables import read_results_table
 from .figure import Figure, Tables
 from .presets import Preset
 from .readout import decide_theory
-from .registry import FIGURES
-from .runner import RunOptions, run_figures
+from .registry import FIGURES, with_derived
+from .runner import REPORT, RunOptions, run_figures
 from .verdicts import ALPHA, N_BOOT, EmpiricalClaim, Row, judge
 from .verdicts import __doc__ as VERDICT_RULE
 
@@ -266,6 +266,7 @@ def write_report(
     tables = _read_tables(opts.out, claiming)
     others = [n for n in FIGURES if n not in claiming]
     tables.update(_read_tables(opts.out if gap_out is None else gap_out, others))
+    tables = with_derived(tables)  # once, for every section below
     seconds = ", ".join(f"{name} {t:.1f} s" for name, t in timings.items())
     lines = [
         "# progfusion report",
@@ -278,7 +279,7 @@ def write_report(
     ]
     decide_theory(quiet=opts.quiet, progress=opts.progress)
     lines += _theory_section()
-    path = opts.out / "REPORT.md"
+    path = opts.out / REPORT
     atomic_write_text(path, "\n".join(lines) + "\n")
     for line in headline_lines(claims_of(tables), width or terminal_width()):
         echo(line)

@@ -61,12 +61,17 @@ def _configuration(preset: Preset, opts: RunOptions) -> dict[str, object]:
     }
 
 
+#: The report's file, written beside the tables by ``progfusion report`` (:mod:`.report`).
+REPORT = "REPORT.md"
+
+
 def figure_outputs(figures: Sequence[Figure] | None = None) -> list[str]:
-    """The files the figures write beside their tables: derived tables, images, gap.md..."""
+    """The files the figures write beside their tables (derived tables, images and what
+    each writes besides), and the report."""
     figures = list(FIGURES.values()) if figures is None else figures
     names = [f"{t}.csv" for f in figures for t in f.derived]
     names += [f"{f.image}.{ext}" for f in figures for ext in IMAGE_FORMATS]
-    return [*names, "gap.md", "REPORT.md"]
+    return [*names, *(name for f in figures for name in f.written), REPORT]
 
 
 def run_figures(
