@@ -119,7 +119,7 @@ def _studies(base: Study, factor_grid: dict, factor_trials: int, steps: tuple[in
     return studies
 
 
-_PAPER = GRID_PAPER.with_(noise_levels=())
+_PAPER = GRID_PAPER.with_(noise_levels=(), per_modality=False)
 _QUICK = _PAPER.with_(
     grid={"eta": [2.0, 4.0], "sigma2": [0.0, 1.0]},
     trials=3,
@@ -157,10 +157,6 @@ def _base_values() -> dict[str, object]:
     task, protocol, params = GRID_PAPER.cell_settings(GRID_PAPER.cells()[0])
     known = {**params, **vars(task), "lr": protocol.lr}
     return {factor: known[factor] for factor in FACTORS if factor in known}
-
-
-#: The factors' values in 7(a)'s setting: a setting at one of them repeats 7(a)'s.
-BASE_VALUES = _base_values()
 
 
 #: The factors' values in 7(a)'s setting: a setting at one of them repeats 7(a)'s.
