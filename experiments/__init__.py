@@ -22,6 +22,7 @@ folder's one configuration), :mod:`.record` (``run.json``), :mod:`.executors`
 :mod:`.portable` (user code sent to workers), :mod:`.run` (shards and the sweep),
 :mod:`.study_run` (``run_study``, ``run_study_file``), :mod:`.failures`,
 :mod:`.tables` (reading a table back), :mod:`.scores` (extra test metrics),
+:mod:`.modalities` (each modality noisy alone, and missing),
 :mod:`.tuning` (choosing each design's setting on validation), :mod:`.metrics` (pure
 functions) and :mod:`.analysis` (tables to numbers). Imports ``progfusion.synthetic``
 and ``progfusion.models``; nothing there imports this package, and nothing here

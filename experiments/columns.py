@@ -11,6 +11,7 @@ model (the study's labels, one column per grid axis and per parameter, ``design`
 ``test_<metric>``         ``test_accuracy`` (classification) or ``test_mse``
 ``test_<name>``           each extra metric the study names (:mod:`.scores`)
 ``<metric>_noise_<l>``    the metric on test inputs corrupted at noise level ``l``
+``<metric>_x<m>_...``     modality ``m`` alone corrupted, or missing (:mod:`.modalities`)
 ``<metric>_step_<s>``     the test metric after ``s`` steps (``record_steps``)
 ``n_params``              the model's parameter count (nominal)
 ``n_params_effective``    its parameters with each chain of bias-free linear maps in
@@ -76,17 +77,21 @@ def result_rows(
     results: Sequence,
     config,
     extra: Sequence[dict[str, float]] | None = None,
+    modalities: Sequence[dict[str, float]] | None = None,
 ) -> list[dict[str, Any]]:
     """Table rows of one trained stack: each job's labels followed by its results.
 
     ``results``: :class:`~progfusion.models.training.ModelResult` per job; ``config``:
     the stack's :class:`~progfusion.models.protocol.TrainConfig`; ``extra``: per job,
-    the study's extra metrics (``test_<name>`` columns, after the test metric).
+    the study's extra metrics (``test_<name>`` columns, after the test metric);
+    ``modalities``: per job, the per-modality columns (:mod:`.modalities`, after the
+    noise columns).
     """
     metric = metric_of(config.objective)
     rows = []
     extra = extra if extra is not None else [{} for _ in results]
-    for label, res, more in zip(labels, results, extra, strict=True):
+    modalities = modalities if modalities is not None else [{} for _ in results]
+    for label, res, more, alone in zip(labels, results, extra, modalities, strict=True):
         row = dict(label)
         row.update(
             status=res.status,
@@ -99,6 +104,7 @@ def result_rows(
         row.update(more)
         for level, value in zip(config.noise_levels, res.noise_metric, strict=False):
             row[noise_column(metric, level)] = value
+        row.update(alone)
         for step in config.record_steps:
             row[step_column(metric, step)] = res.recorded.get(step, float("nan"))
         rows.append(row)

@@ -50,6 +50,7 @@ class Job:
     config: TrainConfig
     labels: tuple[tuple[str, Any], ...]
     scores: tuple = ()  # the study's extra metrics (:mod:`.scores`)
+    per_modality: bool = False  # each modality corrupted alone and missing (:mod:`.modalities`)
 
     def row(self) -> dict[str, Any]:
         return dict(self.labels)
@@ -110,7 +111,10 @@ def study_jobs(study: Study) -> list[Job]:
                     **parameters,
                 }  # fmt: skip
                 labels = tuple(row.items())
-                jobs.append(Job(job_id, recipe, data, seed, config, labels, study.metrics))
+                jobs.append(
+                    Job(job_id, recipe, data, seed, config, labels, study.metrics,
+                        study.per_modality)
+                )  # fmt: skip
     ids = [job.job_id for job in jobs]
     if len(set(ids)) != len(ids):
         raise ValueError("grid: two cells print alike (values equal to 6 significant digits)")

@@ -31,9 +31,10 @@ from progfusion.models.training import train_stack
 from tqdm.auto import tqdm
 
 from . import signals
-from .columns import failed_rows, result_rows
+from .columns import failed_rows, metric_of, result_rows
 from .executors import Executors, open_executors
 from .jobs import DataRecipe, Job, study_jobs
+from .modalities import evaluate_modalities
 from .scores import evaluate_scores
 from .store import ResultsStore, config_hash
 from .study import Study
@@ -130,22 +131,30 @@ def run_shard(shard: Shard) -> list[dict[str, Any]]:
         if shard.threads:
             torch.set_num_threads(shard.threads)
         data = _shard_data(shard.jobs)
-        scores = shard.jobs[0].scores
+        first = shard.jobs[0]
         results = train_stack(
-            shard.jobs[0].model.build,
+            first.model.build,
             [job.seed for job in shard.jobs],
             [data[job.data] for job in shard.jobs],
             shard.config,
             device=shard.device,
             compile=shard.compile,
-            return_state=bool(scores),
+            return_state=bool(first.scores) or first.per_modality,
         )
         rows = [job.row() for job in shard.jobs]
-        extra = None
-        if scores:
-            models = [_trained(job, res) for job, res in zip(shard.jobs, results, strict=True)]
-            extra = evaluate_scores(models, [data[job.data] for job in shard.jobs], scores)
-        return result_rows(rows, results, shard.config, extra)
+        if not (first.scores or first.per_modality):
+            return result_rows(rows, results, shard.config)
+        models = [_trained(job, res) for job, res in zip(shard.jobs, results, strict=True)]
+        instances = [data[job.data] for job in shard.jobs]
+        extra = evaluate_scores(models, instances, first.scores) if first.scores else None
+        modalities = None
+        if first.per_modality:
+            config = shard.config
+            metric = metric_of(config.objective)
+            modalities = evaluate_modalities(
+                models, instances, config.noise_levels, config.objective, metric
+            )
+        return result_rows(rows, results, shard.config, extra, modalities)
 
 
 def _trained(job: Job, result) -> torch.nn.Module | None:

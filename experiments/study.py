@@ -125,6 +125,11 @@ class Study:
         set them too, and task parameters are shared by every design of a cell (the
         comparisons are paired), so they cannot be given per design. Each model's
         row records the values it trained with.
+    metrics
+        Extra test metrics, a column ``test_<name>`` each (:mod:`.scores`).
+    per_modality
+        Also evaluate each modality corrupted alone at every noise level, and each
+        modality missing (zeroed, or its training mean): :mod:`.modalities`.
     """
 
     name: str
@@ -139,6 +144,7 @@ class Study:
     labels: Mapping[str, Any] = field(default_factory=dict)
     design_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     metrics: tuple[ScoreRef, ...] = ()
+    per_modality: bool = False
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -157,6 +163,8 @@ class Study:
         set_(self, "design_params", _frozen_per_design(self.design_params))
         set_(self, "metrics", _metrics(self.metrics, self.task))
         set_(self, "noise_levels", tuple(float(v) for v in self.noise_levels))
+        if not isinstance(self.per_modality, bool):
+            raise ValueError(f"per_modality must be True or False, got {self.per_modality!r}")
         set_(self, "trials", positive_int("trials", self.trials))
         set_(self, "seed", positive_int("seed", self.seed, minimum=0))
         _check_task(self.task)

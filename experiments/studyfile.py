@@ -8,6 +8,7 @@ A study file, field by field (all but ``name`` and ``task`` may be left out)::
     seed = 0
     noise_levels = [0.0, 0.5, 1.0]  # test-time corruption (optional)
     metrics = ["mae", "r2"]         # extra test metrics (optional; see .scores)
+    per_modality = true             # each modality noisy alone, and missing (optional)
 
     [task]                          # "latent", "lattice" or "module:Class" / "file.py:Class"
     name = "latent"
@@ -70,7 +71,7 @@ from .tasks import TASKS
 __all__ = ["load_study", "save_study", "study_from_dict", "study_to_dict", "study_to_toml"]
 
 _FIELDS = ("name", "task", "designs", "params", "grid", "protocol", "trials", "seed")
-_FIELDS += ("noise_levels", "labels", "design_params", "metrics")
+_FIELDS += ("noise_levels", "labels", "design_params", "metrics", "per_modality")
 _MAINS = ("__main__", "__mp_main__")
 
 
@@ -175,6 +176,7 @@ def study_to_dict(
         # for the studies written before design_params existed
         **({"design_params": _plain(study.design_params)} if study.design_params else {}),
         **({"metrics": [_metric(m, strict, base) for m in study.metrics]} if study.metrics else {}),
+        **({"per_modality": True} if study.per_modality else {}),
     }
 
 
@@ -283,6 +285,7 @@ def study_from_dict(spec: Mapping[str, Any], *, base: Path | None = None) -> Stu
         labels=spec.get("labels", {}),
         design_params=spec.get("design_params", {}),
         metrics=tuple(_local(m, base) if isinstance(m, str) else m for m in _list(spec, "metrics")),
+        per_modality=spec.get("per_modality", False),
     )
 
 

@@ -78,7 +78,9 @@ STEP_GRID = (100, 200, 400, 800, 1600, 3200, 6400)
 MODEL = {"width": 8, "depth": 2, "R": 2, "p": 16, "context": "concat"}
 
 #: Figures 7(a) and 8 at the paper's scale: a 9 x 9 (eta, sigma2) grid, 30 trials per
-#: cell, 16,384 training samples, early stopping within 12,800 steps.
+#: cell, 16,384 training samples, early stopping within 12,800 steps; every model is
+#: also evaluated with each modality noisy alone and missing (Figure 8's per-modality
+#: rows, :mod:`progfusion.experiments.modalities`).
 GRID_PAPER = Study(
     name="7",
     labels={"figure": "7"},
@@ -92,6 +94,7 @@ GRID_PAPER = Study(
     protocol=Protocol(max_steps=12_800, eval_every=100, patience=10),
     trials=30,
     noise_levels=NOISE_LEVELS,
+    per_modality=True,
 )
 
 #: Figure 7(b) (ours) at the paper's scale: fixed steps, test MSE recorded on the way.
