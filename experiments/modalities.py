@@ -25,13 +25,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+import pandas as pd
 import torch
 from progfusion.models.data import ModelData
 from progfusion.models.keyed import modality_keys, model_inputs
 from progfusion.models.stack import loss_and_metric
 from torch import Tensor, nn
 
-__all__ = ["MISSING_FILLS", "missing_column", "modality_columns", "modality_noise_column"]
+from .columns import noise_columns
+
+__all__ = [
+    "MISSING_FILLS",
+    "evaluate_modalities",
+    "missing_column",
+    "modality_columns",
+    "modality_noise_column",
+    "modality_noise_columns",
+]
 
 #: How a missing modality is filled: with zeros, or with its training mean.
 MISSING_FILLS = ("zero", "mean")
@@ -40,6 +51,13 @@ MISSING_FILLS = ("zero", "mean")
 def modality_noise_column(metric: str, modality: int, level: float) -> str:
     """``<metric>_x<m>_noise_<level>``: ``modality`` (from 1) alone corrupted at ``level``."""
     return f"{metric}_x{modality}_noise_{level:g}"
+
+
+def modality_noise_columns(
+    table: pd.DataFrame, metric: str, modality: int
+) -> tuple[np.ndarray, list[str]]:
+    """Noise levels (ascending) and their ``<metric>_x<m>_noise_<level>`` columns."""
+    return noise_columns(table, f"{metric}_x{modality}")  # the prefix <metric>_x<m>_noise_
 
 
 def missing_column(metric: str, modality: int, fill: str) -> str:

@@ -429,10 +429,12 @@ def test_steps_and_robustness_summaries_leave_diverged_pairs_out() -> None:
     auc_late = 0.5 * 0.5 * (-late0 + -(late0 + 1.0))
     auc_pro = 0.5 * 0.5 * (-pro0 + -(pro0 + 0.5))
     assert_close(rob["delta_auc"].to_numpy(), auc_pro - auc_late, dtype=F64)
-    # late loses exactly 1.0 at level 0.5 in every pair: the trend is perf(0.5) = perf(0) - 1;
-    # pro sits 0.5 above it there, 0 at level 0: trapezoid 0.5 * (0 + 0.5) / 2 = 0.125
-    assert_close(rob["effective_robustness"].to_numpy(), [0.125] * 3, dtype=F64)
-    assert_close(rob["effective_robustness_late"].to_numpy(), [0.0] * 3, dtype=F64)
+    # cell (0, 0): late loses exactly 1.0 at level 0.5 in both pairs, so its cell's trend
+    # is perf(0.5) = perf(0) - 1; pro sits 0.5 above it there, 0 at level 0: trapezoid
+    # 0.5 * (0 + 0.5) / 2 = 0.125. Cell (1, 0) has one late model: no trend, NaN.
+    assert_close(rob["effective_robustness"].to_numpy()[:2], [0.125, 0.125], dtype=F64)
+    assert_close(rob["effective_robustness_late"].to_numpy()[:2], [0.0, 0.0], dtype=F64)
+    assert rob[["effective_robustness", "effective_robustness_late"]].iloc[2].isna().all()
     auc = fig8.model_robust_auc(table)
     assert np.isnan(auc[table["test_mse"].isna().to_numpy()]).all()
 
