@@ -25,6 +25,8 @@ their 95% intervals and three verdicts by the report's rule
 (:data:`~.fig7.WIN_BAND`), the mean improvement against "8%"
 (:data:`~.fig7.IMPROVEMENT_BAND`), and its direction (above 0).
 :func:`answer` writes the paragraph from that table alone; :func:`draw` plots it.
+``gap.md`` adds the paper's mechanism against each control (:mod:`.gap_mechanism`);
+the README's paragraph on tuning, controls and mechanism is :mod:`.gap_headline`'s.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from progfusion.experiments.analysis import compare_by_step, compare_designs
 from progfusion.experiments.store import atomic_write_text
 from progfusion.experiments.tuning import select_tuned
 
-from . import fig7
+from . import fig7, gap_mechanism
 from .fig7 import IMPROVEMENT_BAND, WIN_BAND
 from .figure import Figure, Tables
 from .gap_studies import (
@@ -419,9 +421,11 @@ def summary(tables: Tables) -> list[str]:
 
 
 def markdown(tables: Tables) -> str:
-    """``gap.md`` without its title: the tables' form, the answer and the settings table."""
+    """``gap.md`` without its title: the tables' form, the answer, the settings table and
+    the mechanism against each control (:mod:`.gap_mechanism`)."""
     studies = {k: v for k, v in tables.items() if k in FIGURE.tables}
-    return gap_markdown(tables[SETTINGS], gap_form(studies) if studies else None)
+    text = gap_markdown(tables[SETTINGS], gap_form(studies) if studies else None)
+    return f"{text}\n{gap_mechanism.markdown(studies)}" if studies else text
 
 
 #: The file ``write`` makes: the answer and the settings table in Markdown.

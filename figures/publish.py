@@ -9,9 +9,11 @@ alone (no training): it draws the images into the same folder (``figure4.png``,
 :func:`.redraw.draw_tables`), so an image can never disagree with the tables beside
 it, and rewrites the generated blocks: the README's headline block (between
 ``<!-- report-headline:start -->`` and ``<!-- report-headline:end -->``: what the
-published figures measured, beside the paper, and where the paper's numbers come
-from) and the paper report's (:mod:`.paper_report`: every number, the verdicts, the
-images and how the tables were made). :func:`check_readme` names the README block
+published figures measured, beside the paper, whether pro-fusion's gain survives
+equal tuning, the matched controls and the mechanism test (:mod:`.gap_headline`),
+and where the paper's numbers come from) and the paper report's
+(:mod:`.paper_report`: every number, the verdicts, the images and how the tables
+were made). :func:`check_readme` names the README block
 when it differs from what the tables give, so a hand edit of a number fails a test.
 """
 
@@ -24,6 +26,7 @@ import pandas as pd
 from progfusion.experiments.tables import read_results_table
 from progfusion.theory.blocks import check_file, require_markers, rewrite_file
 
+from .gap_headline import paragraph
 from .paper_report import MARKERS, load_runs, portable_run, update_paper_report
 from .redraw import draw_tables
 from .registry import FIGURES, with_derived
@@ -106,10 +109,14 @@ def load_tables(results: Path) -> dict[str, pd.DataFrame]:
 
 def render_blocks(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
     """The text of the README's block (without markers), from the tables alone: each
-    published figure's rows of what it measured beside the paper, and the gap study's
-    sentence on where the paper's numbers come from."""
-    present = [(f, f.with_derived(tables)) for f in FIGURES.values() if f.tables[0] in tables]
-    rows = [line for f, given in present for line in f.readme(given)]
+    published figure's rows of what it measured beside the paper, the paragraph on
+    whether pro-fusion's gain survives tuning, the controls and the mechanism test
+    (:func:`.gap_headline.paragraph`), and the gap study's sentence on where the
+    paper's numbers come from."""
+    tables = with_derived(tables)  # each derived table once (nothing when already given)
+    present = [f for f in FIGURES.values() if f.tables[0] in tables]
+    rows = [line for f in present for line in f.readme(tables)]
+    survives = paragraph(tables)
     headline = [
         f"Measured on the published run (the tables in `{RESULTS_DIR}/`), beside the paper:",
         "",
@@ -117,8 +124,10 @@ def render_blocks(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
         "| --- | --- | --- |",
         *(r for r in rows if r.startswith("|")),
     ]
-    for paragraph in (r for r in rows if not r.startswith("|")):
-        headline += ["", paragraph]
+    if survives:
+        headline += ["", survives]
+    for text in (r for r in rows if not r.startswith("|")):
+        headline += ["", text]
     headline += [
         "",
         "Every number of the run, each claim of the paper with its verdict, and the "

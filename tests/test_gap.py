@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from progfusion.figures import gap, publish
+from progfusion.figures import gap, gap_headline, gap_mechanism, publish
 from progfusion.figures.cli import main
 from progfusion.figures.fig7 import GRID_PAPER
 from progfusion.figures.gap import answer, gap_form, gap_markdown, settings_table
+from progfusion.figures.registry import with_derived
 
 from tests.runs import no_training
 
@@ -102,6 +103,8 @@ def test_gap_run_writes_tables_figure_and_a_generated_answer(gap_run: Path, tmp_
     assert set(settings["win_verdict"]) == {"inconclusive"}
     text = (gap_run / "gap.md").read_text()
     assert answer(settings) in text and "late-wide" in text and "iterative" in text
+    # the mechanism section: one cell, so it says why it has no rows
+    assert gap_mechanism.HEADING in text and "needs a grid with at least two values" in text
     rerun = Path(shutil.copytree(gap_run, tmp_path / "rerun"))  # gap_run stays read only
     with no_training() as calls:  # rerunning resumes: nothing is trained again
         argv = ["figure", "gap", "--preset", "tiny", "--out", str(rerun), "--quiet"]
@@ -193,6 +196,10 @@ def test_readme_block_regenerates_from_tables_and_a_hand_edit_fails(
     assert "(the gap study, every study on 1 x 1" in text and "Tables: every study on" not in text
     settings = settings_table({k: v for k, v in tables.items() if k.startswith("gap-")})
     assert answer(settings) in text
+    # the paragraph on tuning, the matched controls and the mechanism, as one paragraph
+    survives = gap_headline.paragraph(with_derived(tables))
+    assert f"\n\n{survives}\n\n" in text and "tuned alike" in survives
+    assert "(matched in effective parameters)" in survives and "mechanism" in survives
     assert "](docs/paper-report.md)" in text
     # how the tables were made, from run.json, is in the paper report: the command (its
     # folders by name alone), the machine, the wall times
