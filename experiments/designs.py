@@ -18,7 +18,8 @@ relatives, ``R`` (unroll steps), ``p`` (back-projection width) and ``context``
 ``late-wide``, ``late-wide-eff`` and ``late-wide-flops`` are the controls: late fusion
 with its encoders widened to the smallest width whose parameter count, effective
 parameter count or multiply-adds per sample (:mod:`progfusion.models.counting`) is at
-least pro-fusion's with the same parameters (SPEC section 5).
+least pro-fusion's with the same parameters (SPEC section 5). ``iterative-wide`` is
+iterative fusion widened the same way to pro-fusion's parameter count.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ __all__ = [
     "factory_of",
     "factory_params",
     "late_wide_width",
+    "matched_width",
     "module_of_file",
     "parameter_count",
     "resolve_reference",
@@ -120,12 +122,22 @@ late_wide_flops = _late_matched(
 late_wide_flops.__name__ = late_wide_flops.__qualname__ = "late_wide_flops"
 
 
+def iterative_wide(
+    input_dims, output_dim, *, width=8, depth=2, head_hidden=0, R=2, p=16, context="concat"
+) -> nn.Module:
+    """Iterative fusion widened to at least pro-fusion's parameters."""
+    params = {"depth": depth, "head_hidden": head_hidden, "R": R, "p": p, "context": context}
+    wide = matched_width(iterative, tuple(input_dims), output_dim, width=width, **params)
+    return iterative(input_dims, output_dim, width=wide, **params)
+
+
 #: The named designs.
 DESIGNS: dict[str, Callable[..., nn.Module]] = {
     "late": late,
     "early": early,
     "pro": pro,
     "iterative": iterative,
+    "iterative-wide": iterative_wide,
     "late-wide": late_wide,
     "late-wide-eff": late_wide_eff,
     "late-wide-flops": late_wide_flops,
@@ -166,15 +178,30 @@ def late_wide_width(
     """The smallest encoder width >= ``width`` giving late fusion at least pro's ``match``
     cost: its parameters (``params``), its effective parameters (``effective``) or its
     multiply-adds per sample (``flops``)."""
+    return matched_width(late, input_dims, output_dim, width=width, match=match, **pro_params)
+
+
+def matched_width(
+    base: Callable[..., nn.Module],
+    input_dims: tuple[int, ...],
+    output_dim: int,
+    *,
+    width,
+    match: str = "params",
+    **pro_params,
+) -> int:
+    """The smallest encoder width >= ``width`` giving the design ``base`` (built with the
+    pro parameters its signature names) at least pro-fusion's ``match`` cost."""
     if match not in MATCHES:
         raise ValueError(f"match must be one of {', '.join(MATCHES)}, got {match!r}")
-    shared = tuple(sorted((k, pro_params[k]) for k in ("depth", "head_hidden")))
+    names = inspect.signature(base).parameters
+    shared = tuple((k, v) for k, v in pro_params.items() if k in names)
     target = _cost(
         pro, match, input_dims, output_dim, (("width", width), *sorted(pro_params.items()))
     )
     wide = width
     while (
-        _cost(late, match, input_dims, output_dim, tuple(sorted((*shared, ("width", wide)))))
+        _cost(base, match, input_dims, output_dim, tuple(sorted((*shared, ("width", wide)))))
         < target
     ):
         wide += 1

@@ -29,17 +29,22 @@ __all__ = [
     "STEPS",
     "STOPPING",
     "TUNED",
+    "TUNED_DESIGNS",
     "TUNED_STEPS",
     "TUNING",
     "factor_table",
 ]
 
 #: The controls pro-fusion is compared with, beside late fusion: the paper's ablation
-#: (iterative fusion), late fusion matched to pro's parameters, effective parameters
-#: and multiply-adds (:mod:`progfusion.models.counting`), and early fusion.
-CONTROLS = ("iterative", "late-wide", "late-wide-eff", "late-wide-flops", "early")
+#: (iterative fusion) as it is and matched to pro's parameters, late fusion matched to
+#: pro's parameters, effective parameters and multiply-adds
+#: (:mod:`progfusion.models.counting`), and early fusion.
+CONTROLS = ("iterative", "iterative-wide", "late-wide", "late-wide-eff", "late-wide-flops", "early")
 #: Designs of the steps and stopping studies; the factor studies train the first two.
 DESIGNS = ("late", "pro", *CONTROLS)
+#: Designs of the tuned studies: all but iterative-wide (tuning picks each design's
+#: width, so a design matched by width adds nothing there).
+TUNED_DESIGNS = tuple(design for design in DESIGNS if design != "iterative-wide")
 #: Paired comparisons ``(new, base)`` reported for every setting: each design against
 #: late fusion, then pro-fusion against each control.
 COMPARISONS = (
@@ -105,7 +110,7 @@ def _studies(base: Study, factor_grid: dict, factor_trials: int, steps: tuple[in
                                       record_steps=())  # fmt: skip
     for name, protocol in ((TUNED, base.protocol), (TUNED_STEPS, fixed_tuned)):
         studies[name] = base.with_(
-            name=name, labels=labels, designs=DESIGNS, protocol=protocol,
+            name=name, labels=labels, designs=TUNED_DESIGNS, protocol=protocol,
             grid={**factor_grid, **TUNING}, trials=factor_trials,
         )  # fmt: skip
     for factor, values in FACTORS.items():

@@ -76,6 +76,7 @@ DESIGN_COLORS: dict[str, str] = {
     "early": "#009E73",  # bluish green
     "pro": "#D55E00",  # vermillion: the proposed design stands out
     "iterative": "#CC79A7",  # reddish purple
+    "iterative-wide": "#882255",  # wine (Tol muted): iterative's hue, darker (widened)
     "late-wide": "#56B4E9",  # sky blue: late fusion's hue, lighter (a widened late model)
     "late-wide-eff": "#E69F00",  # orange: widened to pro's effective parameters
     "late-wide-flops": "#000000",  # black: widened to pro's multiply-adds
@@ -87,6 +88,7 @@ DESIGN_MARKERS: dict[str, str] = {
     "early": "s",
     "pro": "^",
     "iterative": "D",
+    "iterative-wide": "d",
     "late-wide": "v",
     "late-wide-eff": "<",
     "late-wide-flops": ">",
@@ -98,13 +100,12 @@ SPARE_COLORS = (
     "#CC6677",  # rose (Tol muted)
     "#332288",  # indigo (Tol muted)
     "#999933",  # olive (Tol muted)
-    "#882255",  # wine (Tol muted)
     "#44AA99",  # teal (Tol muted)
     "#DDCC77",  # sand (Tol muted)
     "#F0E442",  # yellow (Okabe-Ito)
 )
-# Markers of designs without one of their own, in order. Five markers against seven
-# colours (coprime), so that past either list's end no two of 35 such designs share
+# Markers of designs without one of their own, in order. Five markers against six
+# colours (coprime), so that past either list's end no two of 30 such designs share
 # both their colour and their marker.
 SPARE_MARKERS = ("P", "X", "*", "p", "h")
 

@@ -141,6 +141,21 @@ def test_late_wide_is_the_narrowest_late_model_with_pro_fusions_parameter_count(
     assert sum(p.numel() for p in model.parameters()) >= target
 
 
+@pytest.mark.parametrize("width", [2, 8])
+def test_iterative_wide_is_the_narrowest_iterative_model_with_pro_fusions_parameter_count(width):
+    dims, params = (16, 16), {"depth": 2, "head_hidden": 0, "R": 2, "p": 16, "context": "concat"}
+    target = parameter_count(designs_module.pro, dims, 1, width=width, **params)
+    iterative = designs_module.iterative
+    assert parameter_count(iterative, dims, 1, width=width, **params) < target  # narrower
+    model = designs_module.iterative_wide(dims, 1, width=width, **params)
+    wide = designs_module.matched_width(iterative, dims, 1, width=width, **params)
+    assert parameter_count(iterative, dims, 1, width=wide, **params) >= target
+    assert parameter_count(iterative, dims, 1, width=wide - 1, **params) < target
+    assert sum(p.numel() for p in model.parameters()) == parameter_count(
+        iterative, dims, 1, width=wide, **params
+    )
+
+
 # --- validation ---------------------------------------------------------------------------
 
 
