@@ -118,13 +118,16 @@ def draw(tables: Tables, *, style=PAPER, width_in: float = TEXT_WIDTH_IN * 1.4) 
     by_step = settings[settings["study"] == STEPS]
     others = settings[(settings["study"] != STEPS) & (settings["new"] == "pro")]
     others = others[others["base"] == "late"]
+    width, height = figsize(width_in=width_in, ncols=3)
+    height = max(height, 0.13 * len(others) + 1.0)  # (c): a readable line per setting
     with use_style(style):
-        fig, axes = plt.subplots(1, 3, figsize=figsize(width_in=width_in, ncols=3))
+        fig, axes = plt.subplots(1, 3, figsize=(width, height))
         _band(axes[0], WIN_BAND, 100.0)
         _lines(axes[0], by_step, "win_fraction", "win_low", "win_high", 100.0)
         axes[0].set_ylabel("wins against late (%)")
         axes[0].set_title("(a) win fraction")
-        axes[0].legend(fontsize="small")
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
+                   ncol=4, fontsize="small")  # fmt: skip
         _band(axes[1], IMPROVEMENT_BAND)
         _lines(axes[1], by_step, "mean_improvement", "ci_low", "ci_high", 1.0)
         axes[1].axhline(0.0, color="0.4", linewidth=0.8, linestyle=":")
