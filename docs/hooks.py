@@ -431,6 +431,10 @@ STUDY_FIELDS = {
     "metrics": "Extra test metrics, one `test_<name>` column each: `mae`, `rmse`, `r2` "
     '(regression), `macro_f1` (classification), or `"file.py:function"` / '
     '`"module:function"` references to functions `(y_true, y_pred) -> float`.',
+    "per_modality": "`true`: also evaluate each modality changed alone, the others clean: "
+    "corrupted at each of `noise_levels` (`<metric>_x<m>_noise_<level>`, m from 1) and "
+    "missing, zeroed or replaced by its training mean (`<metric>_x<m>_missing_zero`, "
+    "`..._mean`). Default `false`.",
 }
 
 #: ``[protocol]`` fields.

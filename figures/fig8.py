@@ -162,9 +162,14 @@ def draw(tables: Tables, *, style=PAPER, width_in: float = TEXT_WIDTH_IN) -> plt
     with use_style(style):
         fig, axes = panel_layout(len(panels), width_in=width_in)
         for ax, (value, label, title) in zip(axes, panels, strict=True):
-            cells = cell_summary(per_pair, value, fig7.GRID_KEYS)
-            plot_grid_heatmap(ax, table=cells, value=value, sign=f"{value}_sign", cbar_label=label)
             ax.set_title(title)
+            cells = cell_summary(per_pair, value, fig7.GRID_KEYS)
+            if cells.empty:  # effective robustness with one trial a cell: no trend
+                ax.text(0.5, 0.5, f"no cell has {MIN_TREND} complete pairs", ha="center",
+                        va="center", transform=ax.transAxes)  # fmt: skip
+                ax.set_axis_off()
+                continue
+            plot_grid_heatmap(ax, table=cells, value=value, sign=f"{value}_sign", cbar_label=label)
     return fig
 
 

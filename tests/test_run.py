@@ -20,6 +20,10 @@ import subprocess
 import sys
 from dataclasses import replace
 
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np
 import pandas as pd
 import pytest
@@ -437,6 +441,17 @@ def test_steps_and_robustness_summaries_leave_diverged_pairs_out() -> None:
     assert rob[["effective_robustness", "effective_robustness_late"]].iloc[2].isna().all()
     auc = fig8.model_robust_auc(table)
     assert np.isnan(auc[table["test_mse"].isna().to_numpy()]).all()
+
+
+def test_figure8_without_a_trend_in_any_cell_says_so() -> None:
+    """One complete pair per cell: no late-fusion trend, so panel (b) says why it is empty."""
+    table = _grid_table()
+    table = table[table["trial"] == 0]
+    assert fig8.robustness_pairs(table)["effective_robustness"].isna().all()
+    figure = fig8.draw({fig8.TABLE: table})
+    texts = [t.get_text() for ax in figure.axes for t in ax.texts]
+    assert f"no cell has {fig8.MIN_TREND} complete pairs" in texts
+    plt.close(figure)
 
 
 def test_width_summary_leaves_diverged_models_out() -> None:
