@@ -428,7 +428,7 @@ def markdown(tables: Tables) -> str:
     the mechanism against each control (:mod:`.gap_mechanism`)."""
     studies = {k: v for k, v in tables.items() if k in FIGURE.tables}
     text = gap_markdown(tables[SETTINGS], gap_form(studies) if studies else None)
-    return f"{text}\n{gap_mechanism.markdown(studies)}" if studies else text
+    return f"{text}\n\n{gap_mechanism.markdown(studies)}" if studies else text
 
 
 #: The file ``write`` makes: the answer and the settings table in Markdown.
@@ -458,7 +458,7 @@ def readme(tables: Tables) -> list[str]:
 
 FIGURE = Figure(
     name="gap",
-    title="The gap study: pro, iterative and late-wide against late fusion",
+    title="The gap study: pro-fusion against late fusion and its controls",
     sizes=SIZES,
     image="gap",
     derived=(SETTINGS, CHOSEN),
