@@ -33,7 +33,7 @@ from progfusion.models.keyed import modality_keys, model_inputs
 from progfusion.models.stack import loss_and_metric
 from torch import Tensor, nn
 
-from .columns import noise_columns
+from .columns import metric_of, noise_columns
 
 __all__ = [
     "MISSING_FILLS",
@@ -101,14 +101,15 @@ def evaluate_modalities(
     data: Sequence[ModelData],
     levels: Sequence[float],
     objective: str,
-    metric: str,
 ) -> list[dict[str, float]]:
     """Every per-modality column of each trained model (None: diverged, NaN).
 
     ``models``: trained models on the CPU; ``data``: each one's task instance (models
-    of one instance share its inputs, built once); ``levels``: the noise levels.
-    One forward per model, over every variant's test inputs at once.
+    of one instance share its inputs, built once); ``levels``: the noise levels;
+    ``objective``: the task's, which names the metric. One forward per model, over
+    every variant's test inputs at once.
     """
+    metric = metric_of(objective)
     built: dict[int, tuple[list[tuple[Tensor, ...]], Tensor]] = {}
     rows = []
     for model, d in zip(models, data, strict=True):

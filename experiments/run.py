@@ -31,7 +31,7 @@ from progfusion.models.training import train_stack
 from tqdm.auto import tqdm
 
 from . import signals
-from .columns import failed_rows, metric_of, result_rows
+from .columns import failed_rows, result_rows
 from .executors import Executors, open_executors
 from .jobs import DataRecipe, Job, study_jobs
 from .modalities import evaluate_modalities
@@ -149,11 +149,8 @@ def run_shard(shard: Shard) -> list[dict[str, Any]]:
         extra = evaluate_scores(models, instances, first.scores) if first.scores else None
         modalities = None
         if first.per_modality:
-            config = shard.config
-            metric = metric_of(config.objective)
-            modalities = evaluate_modalities(
-                models, instances, config.noise_levels, config.objective, metric
-            )
+            levels, objective = shard.config.noise_levels, shard.config.objective
+            modalities = evaluate_modalities(models, instances, levels, objective)
         return result_rows(rows, results, shard.config, extra, modalities)
 
 

@@ -76,36 +76,43 @@ def robustness_pairs(table: pd.DataFrame) -> pd.DataFrame:
             own[rows] = effective_robustness(levels, pro[rows], late[rows])
             of_late[rows] = effective_robustness(levels, late[rows], late[rows])
     out["effective_robustness"], out["effective_robustness_late"] = own, of_late
-    return out.merge(modality_pairs(table), on=list(fig7.PAIR_KEYS), how="left")
+    alone = modality_pairs(table)
+    return out if alone is None else out.merge(alone, on=list(fig7.PAIR_KEYS), how="left")
 
 
 #: The per-modality readings, by column: noise on one modality (Delta robust AUC of
 #: -MSE over the levels, pro - late), then one modality missing (% MSE improvement of
-#: pro over late), each with what it measures.
-MODALITY_READINGS = {
-    "delta_auc_x1": "Delta robust AUC, noise on X1 only",
-    "delta_auc_x2": "Delta robust AUC, noise on X2 only",
+#: pro over late); each with what it measures, and its label in the summary.
+MODALITY_READINGS: dict[str, tuple[str, str]] = {
     **{
-        f"gain_x{m}_missing_{fill}": f"MSE improvement, X{m} missing ({how})"
+        f"delta_auc_x{m}": (f"Delta robust AUC, noise on X{m} only", f"X{m} noisy: Delta AUC")
         for m in (1, 2)
-        for fill, how in zip(MISSING_FILLS, ("zeroed", "training mean"), strict=True)
+    },
+    **{
+        f"gain_x{m}_missing_{fill}": (
+            f"MSE improvement, X{m} missing ({how})",
+            f"X{m} missing ({short}): gain",
+        )
+        for m in (1, 2)
+        for fill, how, short in zip(
+            MISSING_FILLS, ("zeroed", "training mean"), ("zeroed", "mean"), strict=True
+        )
     },
 }
 
 
-def modality_pairs(table: pd.DataFrame) -> pd.DataFrame:
+def modality_pairs(table: pd.DataFrame) -> pd.DataFrame | None:
     """Per pair, the per-modality readings of :data:`MODALITY_READINGS` (the other
     modality clean; :mod:`~progfusion.experiments.modalities`): positive where pro is
-    the more robust. Only the pair keys on a table without per-modality columns."""
-    keys = list(fig7.PAIR_KEYS)
+    the more robust. None for a table without per-modality columns."""
     if missing_column("mse", 1, MISSING_FILLS[0]) not in table.columns:
-        return fig7.grid_pairs(table)[keys]
-    out = None
-    for m in (1, 2):
-        levels, cols = modality_noise_columns(table, "mse", m)
-        p = fig7.grid_pairs(table, cols + [missing_column("mse", m, f) for f in MISSING_FILLS])
-        out = p[keys].copy() if out is None else out
-        late = -p[[f"{c}_late" for c in cols]].to_numpy()
+        return None
+    noisy = {m: modality_noise_columns(table, "mse", m) for m in (1, 2)}
+    missing = [missing_column("mse", m, fill) for m in (1, 2) for fill in MISSING_FILLS]
+    p = fig7.grid_pairs(table, [c for _, cols in noisy.values() for c in cols] + missing)
+    out = p[list(fig7.PAIR_KEYS)].copy()
+    for m, (levels, cols) in noisy.items():
+        late = -p[[f"{c}_late" for c in cols]].to_numpy()  # [pairs, L]
         pro = -p[[f"{c}_pro" for c in cols]].to_numpy()
         out[f"delta_auc_x{m}"] = np.atleast_1d(delta_auc(levels, pro, late)) if len(p) else []
         for fill in MISSING_FILLS:
@@ -177,14 +184,6 @@ def _num(x: float) -> str:
     return f"{x:+.4f}"
 
 
-def _short(column: str) -> str:
-    """A per-modality reading's label in the summary: ``X1 noisy: Delta AUC``."""
-    _, kind, modality, *fill = column.split("_")  # delta_auc_x1, gain_x1_missing_zero
-    if column.startswith("delta"):
-        return f"{modality.upper()} noisy: Delta AUC"
-    return f"{kind.upper()} missing ({'zeroed' if fill[-1] == 'zero' else 'mean'}): gain"
-
-
 def _row(per_pair: pd.DataFrame, column: str, what: str, fmt=_num) -> tuple[str, str, str, str]:
     s = summarise(per_pair[column].dropna().to_numpy(), seed=BOOTSTRAP_SEED)
     paper = "> 0, no value" if column == "delta_auc" else "(not in it)"
@@ -202,8 +201,8 @@ def summary(tables: Tables) -> list[str]:
         _row(per_pair, "delta_auc", "Delta robust AUC"),
         _row(per_pair, "effective_robustness", "above cell's late trend"),
     ]
-    alone = [_row(per_pair, c, _short(c), pct if c.startswith("gain") else _num)
-             for c in MODALITY_READINGS if c in per_pair]  # fmt: skip
+    alone = [_row(per_pair, c, short, pct if c.startswith("gain") else _num)
+             for c, (_, short) in MODALITY_READINGS.items() if c in per_pair]  # fmt: skip
     lines = [
         f"Figure 8: robustness of pro against late fusion, n = {len(per_pair)} paired trials",
         "  (performance -MSE over the noise levels; positive: pro is the more robust)",
@@ -242,7 +241,7 @@ def claims(tables: Tables) -> list[EmpiricalClaim]:
     for m in (1, 2):
         column = f"delta_auc_x{m}"
         if column in per_pair:
-            found.append(claim("8", None, f"{MODALITY_READINGS[column]} (X{3 - m} clean), "
+            found.append(claim("8", None, f"{MODALITY_READINGS[column][0]} (X{3 - m} clean), "
                                "pro - late", direction(), per_pair[column].dropna(),
                                statement=f"pro-fusion is more robust than late fusion to "
                                f"noise on X{m} alone"))  # fmt: skip

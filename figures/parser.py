@@ -339,7 +339,8 @@ def _report(sub) -> None:
     p.add_argument(
         "--readme", type=Path, metavar="README",
         help="rewrite README's headline block (what the published figures measured, beside "
-        "the paper) from the published tables (--publish DIR, else --results DIR), "
+        "the paper, and whether pro's gain survives tuning and the gap study's controls) "
+        "from the published tables (--publish DIR, else --results DIR), "
         "redrawing DIR's images first; without --publish nothing is trained and no "
         "REPORT.md is written (default: no README)",
     )  # fmt: skip

@@ -23,10 +23,23 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 from progfusion.experiments import executors as executors_module
 from progfusion.figures.cli import main
 
 from tests.runs import TinyRun, counting_training, tiny_argv
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One intra-op thread for a module's tests (``pytestmark =
+    pytest.mark.usefixtures("one_thread")``): their models are tiny, and on a busy
+    2-core machine two OpenMP threads contending with other processes run ~100x
+    slower (measured)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

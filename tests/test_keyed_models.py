@@ -3,10 +3,11 @@
 torchmultimodal's ``LateFusion(encoders: nn.ModuleDict, fusion_module, head_module)``
 sorts its encoders by key at construction and its forward takes ``Dict[str, Tensor]``,
 asserting every key is there (``assert key in modalities, f"{key} missing in input"``);
-handed the trainer's list of modalities it failed on every model. :class:`TmmLateFusion`
-below has that structure line for line (``torchmultimodal/models/late_fusion.py``), with
-``ConcatFusionModule`` (``modules/fusions/concat_fusion.py``: concatenation of the
-dict's values in sorted key order).
+handed the trainer's list of modalities it failed on every model. ``TmmLateFusion``
+(from :mod:`tests.test_models_wrap`) has that structure line for line
+(``torchmultimodal/models/late_fusion.py``), with ``TmmConcatFusionModule``
+(``modules/fusions/concat_fusion.py``: concatenation of the dict's values in sorted
+key order).
 
 Checked: :func:`~progfusion.models.keyed.modality_keys` reads the keys of such a model,
 directly or through ProFusion / IterativeFusion, and of this package's keyed models,
@@ -36,6 +37,7 @@ from progfusion.models.training import ModelResult, build_model, stack_path, tra
 from torch import Tensor, nn
 
 from tests.helpers import assert_close
+from tests.test_models_wrap import TmmConcatFusionModule, TmmLateFusion
 
 F64 = torch.float64
 #: modality name -> input width, inserted unsorted: the model's order is the sorted one
@@ -47,55 +49,7 @@ PATHS = {"torch": "vmap", "progfusion": "fast"}
 CFG = TrainConfig(objective="regression", name="fixed-steps", lr=1e-2, batch_size=32, max_steps=80)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: the models are tiny, and threads contend on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-# --- torchmultimodal's classes, as its source has them ----------------------------------
-
-
-class TmmLateFusion(nn.Module):
-    """torchmultimodal's ``LateFusion``."""
-
-    def __init__(
-        self,
-        encoders: nn.ModuleDict,
-        fusion_module: nn.Module,
-        head_module: nn.Module,
-    ):
-        super().__init__()
-        # Sort encoders by key on init for consistency
-        self.encoders = nn.ModuleDict({k: encoders[k] for k in sorted(encoders.keys())})
-        self.fusion_module = fusion_module
-        self.head_module = head_module
-
-    def forward(self, modalities: dict[str, Tensor]) -> Tensor:
-        embeddings = {}
-        for key, encoder in self.encoders.items():
-            assert key in modalities, f"{key} missing in input"
-            embeddings[key] = encoder(modalities[key])
-        fused = self.fusion_module(embeddings)
-        return self.head_module(fused)
-
-
-class ConcatFusionModule(nn.Module):
-    """torchmultimodal's ``ConcatFusionModule``: concatenation in sorted key order."""
-
-    def __init__(self, projection: nn.Module | None = None):
-        super().__init__()
-        if projection:
-            self.projection = projection
-        else:
-            self.projection = nn.Identity()
-
-    def forward(self, embeddings: dict[str, Tensor]) -> Tensor:
-        concatenated_in = torch.cat([embeddings[k] for k in sorted(embeddings.keys())], dim=-1)
-        return self.projection(concatenated_in)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class ListToDict(nn.Module):
@@ -119,7 +73,7 @@ def tmm(layer: str = "torch", keys: dict[str, int] = KEYS, width: int = 4) -> Tm
         {k: nn.Sequential(linear(d, width), nn.Tanh()) for k, d in keys.items()}
     )
     head = nn.Sequential(linear(width * len(keys), 6), nn.ReLU(), linear(6, 1))
-    return TmmLateFusion(encoders, ConcatFusionModule(), head)
+    return TmmLateFusion(encoders, TmmConcatFusionModule(), head)
 
 
 def pro_tmm(layer: str = "torch", context: str = "add") -> ProFusion:

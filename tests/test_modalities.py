@@ -58,7 +58,7 @@ def _mse(model: nn.Module, inputs, target) -> float:
 
 def test_a_model_of_x1_alone_sees_x2_untouched_and_x1s_own_noise() -> None:
     data, model = _data(), FirstOnly()
-    (row,) = evaluate_modalities([model], [data], LEVELS, "regression", "mse")
+    (row,) = evaluate_modalities([model], [data], LEVELS, "regression")
     assert list(row) == modality_columns("mse", 2, LEVELS)
     clean = _mse(model, data.test.inputs, data.test.target)
     for level in LEVELS:
@@ -75,7 +75,7 @@ def test_a_model_of_x1_alone_sees_x2_untouched_and_x1s_own_noise() -> None:
 
 def test_missing_fills_are_zeros_and_the_training_mean() -> None:
     data, model = _data(), FirstOnly()
-    (row,) = evaluate_modalities([model], [data], (), "regression", "mse")
+    (row,) = evaluate_modalities([model], [data], (), "regression")
     assert set(row) == {f"mse_x{m}_missing_{f}" for m in (1, 2) for f in ("zero", "mean")}
     x1, x2 = data.test.inputs
     zeros = _mse(model, [torch.zeros_like(x1), x2], data.test.target)
@@ -87,7 +87,7 @@ def test_missing_fills_are_zeros_and_the_training_mean() -> None:
 
 
 def test_a_diverged_model_gets_nan() -> None:
-    (row,) = evaluate_modalities([None], [_data()], LEVELS, "regression", "mse")
+    (row,) = evaluate_modalities([None], [_data()], LEVELS, "regression")
     assert len(row) == len(modality_columns("mse", 2, LEVELS))
     assert all(np.isnan(v) for v in row.values())
 

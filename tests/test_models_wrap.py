@@ -41,13 +41,7 @@ WRAPPERS = {"pro": ProFusion, "iterative": IterativeFusion}
 MODALITIES = {"text": 5, "audio": 3, "video": 4}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: the models are tiny, and threads contend on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(autouse=True)

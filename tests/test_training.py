@@ -41,14 +41,7 @@ SEEDS = [11, 0, 7, 3, 25, 1, 9, 14]  # eight model seeds, deliberately not sorte
 SPEC_RTOL = 1e-5  # SPEC 4.1: stacked == alone within 1e-5 relative on the test metric
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: the models are tiny, and on a busy 2-core machine two
-    OpenMP threads contending with other processes run ~100x slower (measured)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # --- tiny data ------------------------------------------------------------------------
